@@ -1,0 +1,21 @@
+"""Handwritten digit classification for the scikit-learn ecosystem.
+
+The estimator is imported lazily so that ``import skdigits.datasets`` (or the
+command line's ``--help``) does not pay for importing TensorFlow.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["CNNDigitClassifier", "__version__"]
+
+
+def __getattr__(name):
+    if name == "CNNDigitClassifier":
+        from ._classifier import CNNDigitClassifier
+
+        return CNNDigitClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__ + ["datasets", "preprocessing", "plotting"])
