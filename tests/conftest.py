@@ -1,0 +1,44 @@
+"""Shared test fixtures: seeds, headless plotting, the MNIST data home."""
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+# Keep TensorFlow's start-up chatter out of test logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: needs minutes (full MNIST fits, clusters)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fixed_global_seeds():
+    """Tests never depend on the order they run in through global RNG state."""
+    random.seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def mnist_data_home():
+    """The scikit-learn data home holding MNIST, or skip when it is absent.
+
+    CI points ``SCIKIT_LEARN_DATA`` at ``../shared/data``; nothing is downloaded.
+    """
+    from sklearn.datasets import get_data_home
+
+    data_home = get_data_home()
+    names = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
+    if not all(os.path.exists(os.path.join(data_home, "mnist", n)) for n in names):
+        pytest.skip(f"MNIST files not found under {data_home}/mnist")
+    return data_home
