@@ -1,0 +1,599 @@
+"""Tests for skdigits.preprocessing: MNISTNormalizer and load_digit_images."""
+
+import gzip
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from _digit_images import render_digits
+from numpy.testing import assert_array_equal
+from PIL import Image
+from scipy import ndimage
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+from skdigits.preprocessing import MNISTNormalizer, load_digit_images
+
+# --------------------------------------------------------------------- helpers
+
+
+def _read_idx(path, offset):
+    """The payload of a gzip-compressed IDX file (16: images, 8: labels)."""
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+@pytest.fixture(scope="module")
+def mnist_test_digits(mnist_data_home):
+    """The first 200 MNIST test digits (200, 28, 28) uint8 and their labels."""
+    folder = os.path.join(mnist_data_home, "mnist")
+    images = _read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"), 16)
+    labels = _read_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"), 8)
+    return images.reshape(-1, 28, 28)[:200], labels[:200]
+
+
+@pytest.fixture(scope="module")
+def mnist_train_sample(mnist_data_home):
+    """3000 MNIST training digits, flat (3000, 784) uint8, and their labels."""
+    folder = os.path.join(mnist_data_home, "mnist")
+    images = _read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), 16)
+    labels = _read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), 8)
+    return images.reshape(-1, 784)[:3000], labels[:3000]
+
+
+def _ink_box(digit):
+    """(first row, last row, first column, last column) of the nonzero pixels."""
+    rows = np.flatnonzero(digit.any(axis=1))
+    cols = np.flatnonzero(digit.any(axis=0))
+    return rows[0], rows[-1], cols[0], cols[-1]
+
+
+def _center_of_mass(digits):
+    """(row, column) centre of mass of each of a stack of 2-D images."""
+    digits = np.asarray(digits, dtype=np.float64)
+    total = digits.sum(axis=(1, 2))
+    rows = digits.sum(axis=2) @ np.arange(digits.shape[1]) / total
+    cols = digits.sum(axis=1) @ np.arange(digits.shape[2]) / total
+    return np.stack([rows, cols], axis=1)
+
+
+def _on_paper(digit, factor=3, page=(100, 80), at=(12, 20)):
+    """An MNIST digit as a scan: dark on white, enlarged, off-centre on a page."""
+    top, bottom, left, right = _ink_box(digit)
+    crop = 255 - digit[top : bottom + 1, left : right + 1]
+    height, width = crop.shape
+    big = np.asarray(
+        Image.fromarray(crop).resize(
+            (width * factor, height * factor), Image.Resampling.BILINEAR
+        )
+    )
+    sheet = np.full(page, 255, dtype=np.uint8)
+    sheet[at[0] : at[0] + big.shape[0], at[1] : at[1] + big.shape[1]] = big
+    return sheet
+
+
+def _correlations(a, b):
+    a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
+    b = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    return (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+
+
+def _similarity(a, b):
+    """Correlations of 28x28 digits blurred a little (same shape: above 0.9)."""
+    blur = (0, 1, 1)
+    a = ndimage.gaussian_filter(np.asarray(a, np.float64).reshape(-1, 28, 28), blur)
+    b = ndimage.gaussian_filter(np.asarray(b, np.float64).reshape(-1, 28, 28), blur)
+    return _correlations(a, b)
+
+
+def _ring_image():
+    """A thick dark "0" on white paper, (60, 44) uint8."""
+    rows, cols = np.mgrid[:60, :44]
+    radius = np.hypot((rows - 30) / 22, (cols - 22) / 14)
+    return np.where((radius > 0.6) & (radius < 1), 0, 255).astype(np.uint8)
+
+
+def _stroke_image(shape=(60, 40), dark=True):
+    """A vertical bar (a "1"), dark on white or white on black, uint8."""
+    image = np.zeros(shape, dtype=np.uint8)
+    image[10:50, 22:27] = 255
+    return 255 - image if dark else image
+
+
+# ------------------------------------------------------------ scikit-learn API
+
+
+@parametrize_with_checks([MNISTNormalizer()])
+def test_sklearn_compatible(estimator, check):
+    # Non-square flat rows of check data are 1 x n images (documented), so
+    # no check is expected to fail.
+    check(estimator)
+
+
+def test_tags_declare_a_stateless_transformer():
+    tags = MNISTNormalizer().__sklearn_tags__()
+    assert tags.requires_fit is False
+    assert tags.transformer_tags.preserves_dtype == []
+    assert tags.input_tags.three_d_array
+
+
+def test_transform_without_fit_equals_fit_transform():
+    X = load_digits().data[:20]
+    assert_array_equal(
+        MNISTNormalizer().transform(X), MNISTNormalizer().fit_transform(X)
+    )
+
+
+def test_n_features_in_only_for_flat_input():
+    X = load_digits().data[:10]
+    normalizer = MNISTNormalizer().fit(X)
+    assert normalizer.n_features_in_ == 64
+    with pytest.raises(ValueError, match="X has 49 features"):
+        normalizer.transform(np.zeros((2, 49)))
+    # Refitting on images forgets it; images never need it.
+    normalizer.fit([np.zeros((30, 30)), np.ones((10, 12))])
+    assert not hasattr(normalizer, "n_features_in_")
+    assert normalizer.transform(np.zeros((2, 49))).shape == (2, 784)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"polarity": "white"}, "polarity must be one of"),
+        ({"threshold": 1.0}, r"threshold must be a number in \[0, 1\)"),
+        ({"threshold": -0.1}, "threshold must be"),
+        ({"threshold": "high"}, "threshold must be"),
+        ({"box_size": 0}, "box_size must be a positive integer"),
+        ({"box_size": 2.5}, "box_size must be a positive integer"),
+        ({"output_size": 10}, "box_size must be at most output_size"),
+        ({"image_shape": (8,)}, "image_shape must be None or a"),
+        ({"image_shape": (8, 0)}, "image_shape must be None or a"),
+        ({"image_shape": (4, 4)}, r"image_shape=\(4, 4\) has 16 pixels"),
+        ({"flatten": "yes"}, "flatten must be True or False"),
+    ],
+)
+def test_invalid_parameters_raise_in_fit_and_transform_not_init(params, message):
+    normalizer = MNISTNormalizer(**params)  # no validation in __init__
+    X = load_digits().data[:3]
+    for method in (normalizer.fit, normalizer.transform):
+        with pytest.raises(ValueError, match=message):
+            method(X)
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        ([], "got an empty list"),
+        (np.zeros(10), "Reshape your data"),
+        (np.zeros((2, 3, 3, 3, 3)), "got an array with 5 dimensions"),
+        (np.zeros((2, 8, 8, 5)), "5 channels"),
+        ([np.zeros((8, 8)), np.zeros((8, 8, 7))], "7 channels"),
+        ([np.zeros((8, 8)), np.zeros(4)], r"list of arrays with \[1, 2\] dim"),
+        ([np.zeros((8, 8)), np.zeros((0, 5))], "Image 1 is empty"),
+        ([np.zeros((8, 8)), np.full((5, 5), np.nan)], "Image 1 contains NaN"),
+        ([np.array([["a", "b"], ["c", "d"]])], "Image 0 is not numeric"),
+        (np.full((2, 64), np.inf), "infinity"),
+    ],
+)
+def test_invalid_input_raises_clear_value_error(X, message):
+    with pytest.raises(ValueError, match=message):
+        MNISTNormalizer().fit_transform(X)
+
+
+def test_pipeline_with_logistic_regression():
+    digits = load_digits()
+    pipe = make_pipeline(
+        MNISTNormalizer(), MinMaxScaler(), LogisticRegression(max_iter=500)
+    )
+    # One BLAS thread: on a busy small machine threads only contend here.
+    with threadpool_limits(limits=1, user_api="blas"):
+        pipe.fit(digits.data[:300], digits.target[:300])
+        accuracy = pipe.score(digits.data[1000:1300], digits.target[1000:1300])
+    assert accuracy > 0.85
+    assert pipe.named_steps["mnistnormalizer"].n_features_in_ == 64
+    pipe.set_params(mnistnormalizer__box_size=16)
+    assert clone(pipe).get_params()["mnistnormalizer__box_size"] == 16
+
+
+def test_import_does_not_import_tensorflow():
+    code = (
+        "import sys, skdigits.preprocessing; "
+        "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+# --------------------------------------------------------------- MNIST form
+
+
+def test_mnist_round_trip_from_a_scanned_page(mnist_test_digits):
+    digits, _ = mnist_test_digits
+    pages = [_on_paper(digit) for digit in digits]
+    assert pages[0].shape == (100, 80) and pages[0][0, 0] == 255
+    back = MNISTNormalizer(flatten=False).fit_transform(pages)
+    assert back.shape == (200, 28, 28) and back.dtype == np.uint8
+    # Measured: mean |difference| 4.0 of 255, median correlation 0.995, 97.5%
+    # above 0.9; the misses are one-pixel shifts where MNIST's centre of mass
+    # is at x.5 and rounding goes the other way.
+    difference = np.abs(back.astype(float) - digits).mean(axis=(1, 2))
+    correlation = _correlations(back, digits)
+    assert difference.mean() < 6
+    assert np.median(correlation) > 0.98
+    assert np.mean(correlation > 0.9) > 0.93
+    assert correlation.min() > 0.6
+
+
+def test_mnist_digits_are_already_in_mnist_form(mnist_test_digits):
+    digits, _ = mnist_test_digits
+    # threshold=0 keeps every nonzero pixel, so the ink box is MNIST's own.
+    same = MNISTNormalizer(threshold=0, flatten=False).fit_transform(digits)
+    assert np.abs(same.astype(int) - digits).max() <= 2
+    # The default threshold drops faint specks away from the strokes.
+    close = MNISTNormalizer().fit_transform(digits.reshape(200, 784))
+    assert np.median(_correlations(close, digits)) > 0.999
+
+
+def test_value_range_does_not_matter(mnist_test_digits):
+    digits = mnist_test_digits[0][:50]
+    expected = MNISTNormalizer().fit_transform(digits)
+    for scaled in (digits / 255.0, digits * (16 / 255), digits * 4.0 - 300):
+        # Float rounding may flip a grey level by one.
+        out = MNISTNormalizer().fit_transform(scaled)
+        assert np.abs(out.astype(int) - expected).max() <= 1
+
+
+def test_sklearn_8x8_digits_to_mnist_form():
+    digits = load_digits()
+    X = MNISTNormalizer().fit_transform(digits.data)
+    assert X.shape == (1797, 784) and X.dtype == np.uint8
+    images = X.reshape(-1, 28, 28)
+    assert (images.max(axis=(1, 2)) == 255).all()
+    centers = _center_of_mass(images)
+    assert np.abs(centers - 14).max() <= 1
+    boxes = np.array([_ink_box(image) for image in images])
+    heights = boxes[:, 1] - boxes[:, 0] + 1
+    widths = boxes[:, 3] - boxes[:, 2] + 1
+    assert heights.max() <= 20 and widths.max() <= 20
+    assert (np.maximum(heights, widths) == 20).all()  # fitted to the box
+    # The same digits as (n, 8, 8) images or a list give the same result.
+    assert_array_equal(MNISTNormalizer().fit_transform(digits.images), X)
+    assert_array_equal(MNISTNormalizer().fit_transform(list(digits.images[:5])), X[:5])
+
+
+def test_normalized_digits_look_like_mnist_to_an_mnist_model(mnist_train_sample):
+    # A nearest-neighbour model of MNIST only recognises digits in MNIST form.
+    X_train, y_train = mnist_train_sample
+    model = KNeighborsClassifier(n_neighbors=3).fit(X_train, y_train)
+    digits = load_digits()
+    X_normalized = MNISTNormalizer().fit_transform(digits.data[:500])
+    naive = np.array(
+        [
+            np.asarray(
+                Image.fromarray(np.uint8(image * 255 / 16)).resize(
+                    (28, 28), Image.Resampling.BILINEAR
+                )
+            )
+            for image in digits.images[:500]
+        ]
+    ).reshape(500, 784)
+    # Measured: 0.72 normalised, 0.51 resized only.
+    normalized_accuracy = model.score(X_normalized, digits.target[:500])
+    naive_accuracy = model.score(naive, digits.target[:500])
+    assert normalized_accuracy > 0.65
+    assert normalized_accuracy > naive_accuracy + 0.15
+
+
+def test_rendered_digits_come_out_centred_and_boxed():
+    images, labels = render_digits(3, random_state=0, polarity="mixed")
+    assert len(images) == 30 and list(labels[::3]) == list(range(10))
+    assert len({image.shape for image in images}) > 20  # sizes differ
+    out = MNISTNormalizer(flatten=False).fit_transform(images)
+    assert out.shape == (30, 28, 28)
+    assert np.abs(_center_of_mass(out) - 14).max() <= 1
+    for image in out:
+        top, bottom, left, right = _ink_box(image)
+        assert max(bottom - top, right - left) + 1 == 20
+    # Clean background: few faint pixels (measured at most 9%; with the
+    # paper noise kept, threshold=0.01, up to 41%).
+    faint = ((out > 0) & (out < 40)).mean(axis=(1, 2))
+    assert faint.max() < 0.15
+
+
+def test_list_of_differently_sized_images():
+    bar = _stroke_image((60, 40))
+    half = np.asarray(Image.fromarray(bar).resize((20, 30), Image.Resampling.BOX))
+    images = [
+        bar,
+        np.pad(bar, ((5, 40), (70, 3)), constant_values=255),  # on a bigger page
+        half,
+        np.full((7, 300), 255, dtype=np.uint8),  # blank
+        load_digits().images[0],
+    ]
+    out = MNISTNormalizer(flatten=False).fit_transform(images)
+    assert out.shape == (5, 28, 28)
+    # The bar, wherever it is on the page, is the same digit.
+    assert_array_equal(out[0], out[1])
+    assert _correlations(out[:1], out[2:3])[0] > 0.9
+    assert not out[3].any()
+    # Each image is normalised on its own.
+    for image, expected in zip(images, out, strict=True):
+        assert_array_equal(
+            MNISTNormalizer(flatten=False).fit_transform([image])[0], expected
+        )
+
+
+def test_input_forms_agree():
+    rng = np.random.RandomState(0)
+    images = np.full((4, 12, 8), 250, dtype=np.uint8)
+    for i, image in enumerate(images):
+        top, left = rng.randint(0, 6, size=2)
+        image[top : top + 6, left : left + 3] = 10 * i
+    expected = MNISTNormalizer().fit_transform(images)
+    as_list = MNISTNormalizer().fit_transform(list(images))
+    flat = MNISTNormalizer(image_shape=(12, 8)).fit_transform(images.reshape(4, 96))
+    rgb = MNISTNormalizer().fit_transform(np.repeat(images[..., np.newaxis], 3, axis=3))
+    one_channel = MNISTNormalizer().fit_transform(images[..., np.newaxis])
+    assert_array_equal(as_list, expected)
+    assert_array_equal(flat, expected)
+    assert_array_equal(one_channel, expected)
+    assert np.abs(rgb.astype(int) - expected).max() <= 1
+    pillow = MNISTNormalizer().fit_transform([Image.fromarray(i) for i in images])
+    assert_array_equal(pillow, expected)
+    cube = MNISTNormalizer(flatten=False).fit_transform(images)
+    assert_array_equal(cube.reshape(4, 784), expected)
+
+
+def test_non_square_flat_rows_are_one_pixel_high_images():
+    row = np.zeros((1, 10))
+    row[0, 3:6] = 1.0
+    out = MNISTNormalizer(flatten=False).fit_transform(row)[0]
+    # A 1 x 3 stroke scaled to the 20-pixel box: a horizontal bar.
+    top, bottom, left, right = _ink_box(out)
+    assert (bottom - top + 1, right - left + 1) == (7, 20)
+
+
+def test_output_and_box_size():
+    out = MNISTNormalizer(box_size=12, output_size=16, flatten=False).fit_transform(
+        [_stroke_image()]
+    )
+    assert out.shape == (1, 16, 16)
+    top, bottom, left, right = _ink_box(out[0])
+    assert bottom - top + 1 == 12
+    assert top + bottom in (15, 16, 17)  # centred at pixel 8
+
+
+def test_digit_is_kept_inside_the_frame():
+    # Most of the mass on the left, a long thin tail to the right: centring
+    # the mass at pixel 14 would push the tail out of the frame.
+    image = np.full((100, 100), 255, dtype=np.uint8)
+    image[:, :30] = 0
+    image[96:, 30:] = 0
+    image = np.pad(image, 10, constant_values=255)  # paper around it
+    out = MNISTNormalizer(flatten=False).fit_transform([image])[0]
+    top, bottom, left, right = _ink_box(out)
+    assert (bottom - top + 1, right - left + 1) == (20, 20)
+    assert right == 27  # shifted only as far as the frame allows
+
+
+# ------------------------------------------------------------------ polarity
+
+
+def test_polarity_is_detected_both_ways(mnist_test_digits):
+    digits = mnist_test_digits[0][:30]
+    light_on_dark = MNISTNormalizer().fit_transform(digits)
+    dark_on_light = MNISTNormalizer().fit_transform(255 - digits)
+    assert_array_equal(dark_on_light, light_on_dark)
+    # Grey paper and grey ink, as in a dim photo.
+    photo = 200 - (digits.astype(np.float64) * 120 / 255)
+    assert (
+        np.abs(MNISTNormalizer().fit_transform(photo).astype(int) - light_on_dark).max()
+        <= 1
+    )
+
+
+def test_polarity_override():
+    dark = _stroke_image(dark=True)
+    light = _stroke_image(dark=False)
+    auto = MNISTNormalizer().fit_transform([dark, light])
+    assert_array_equal(auto[0], auto[1])
+    assert_array_equal(
+        MNISTNormalizer(polarity="dark_on_light").fit_transform([dark]), auto[:1]
+    )
+    assert_array_equal(
+        MNISTNormalizer(polarity="light_on_dark").fit_transform([light]), auto[:1]
+    )
+    # Told the wrong polarity, the white paper is the ink: not the bar.
+    wrong = MNISTNormalizer(polarity="light_on_dark").fit_transform([dark])
+    assert not np.array_equal(wrong, auto[:1])
+
+
+def test_polarity_override_where_auto_detection_fails():
+    # A thick dark ring cropped so tight that ink covers most of the border:
+    # "auto" takes the ink for paper; the override reads it right.
+    rows, cols = np.mgrid[:40, :40]
+    radius = np.hypot(rows - 19.5, cols - 19.5)
+    ring = np.where((radius > 8) & (radius < 26), 0, 255).astype(np.uint8)
+    assert np.median(np.concatenate([ring[0], ring[-1]])) == 0
+    ring_digit = MNISTNormalizer(polarity="dark_on_light", flatten=False).fit_transform(
+        [ring]
+    )[0]
+    assert ring_digit[14, 14] == 0  # the hole stays black
+    assert ring_digit[14, 5] > 200 and ring_digit[14, 22] > 200
+    auto_digit = MNISTNormalizer(flatten=False).fit_transform([ring])[0]
+    assert auto_digit[14, 14] > 200  # auto: the hole is taken for ink
+
+
+def test_alpha_is_composited_onto_paper():
+    # A red stroke on a transparent background (black, fully transparent).
+    rgba = np.zeros((60, 40, 4), dtype=np.uint8)
+    rgba[10:50, 22:27] = (200, 0, 0, 255)
+    expected = MNISTNormalizer().fit_transform([_stroke_image()])
+    assert_array_equal(MNISTNormalizer().fit_transform([rgba]), expected)
+    assert_array_equal(
+        MNISTNormalizer(polarity="light_on_dark").fit_transform([rgba]), expected
+    )
+    floats = rgba / 255.0  # float alpha in [0, 1]
+    assert_array_equal(MNISTNormalizer().fit_transform([floats]), expected)
+
+
+# -------------------------------------------------------------- blank images
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        np.zeros((28, 28), dtype=np.uint8),
+        np.full((50, 40), 255, dtype=np.uint8),
+        np.full((9, 9, 3), 0.5),
+        np.full((1, 1), 3),
+    ],
+)
+def test_blank_image_gives_all_zero_digit(blank):
+    out = MNISTNormalizer().fit_transform([blank, _stroke_image()])
+    assert not out[0].any()
+    assert out[1].max() == 255
+
+
+def test_threshold_separates_ink_from_paper_noise():
+    ring = _ring_image()
+    expected = MNISTNormalizer().fit_transform([ring])
+    rng = np.random.RandomState(1)
+    page = np.where(np.pad(ring, 20, constant_values=255) > 128, 230.0, 20.0)
+    mild = np.clip(page + rng.normal(0, 6, size=page.shape), 0, 255)
+    strong = np.clip(page + rng.normal(0, 16, size=page.shape), 0, 255)
+    # Measured: 0.94 (a one-pixel shift), about 0 when the noise is ink.
+    assert _similarity(MNISTNormalizer().fit_transform([mild]), expected)[0] > 0.9
+    for X in (mild, strong):
+        noise_as_ink = MNISTNormalizer(threshold=0.05).fit_transform([X])
+        assert _similarity(noise_as_ink, expected)[0] < 0.3
+    assert _similarity(MNISTNormalizer().fit_transform([strong]), expected)[0] < 0.3
+    cleaned = MNISTNormalizer(threshold=0.5).fit_transform([strong])
+    assert _similarity(cleaned, expected)[0] > 0.9
+
+
+def test_shading_touching_the_digit_is_not_ink():
+    # A shadow over a corner of the page, fainter than threshold but touching
+    # the strokes: only about a pixel of it may join the digit's box.
+    ring = _ring_image()
+    expected = MNISTNormalizer().fit_transform([ring])
+    page = np.where(np.pad(ring, 20, constant_values=255) > 128, 230.0, 20.0)
+    page[50:, 45:] = np.minimum(page[50:, 45:], 205.0)  # ink level 0.12
+    out = MNISTNormalizer().fit_transform([page])
+    # Measured: 0.90; 0.39 when the whole connected shadow is kept.
+    assert _similarity(out, expected)[0] > 0.85
+
+
+# ---------------------------------------------------------------- file loading
+
+
+@pytest.mark.parametrize(
+    "ext, mode",
+    [
+        ("png", "L"),
+        ("png", "RGB"),
+        ("png", "RGBA"),
+        ("jpg", "L"),
+        ("jpg", "RGB"),
+        ("bmp", "L"),
+        ("bmp", "RGB"),
+        # JPEG has no alpha; Pillow reads 32-bit BMPs back without it.
+    ],
+)
+def test_load_digit_images_formats(tmp_path, ext, mode):
+    grey = _ring_image()
+    if mode == "L":
+        array = grey
+    elif mode == "RGB":
+        array = np.stack([grey, grey // 2, grey], axis=2)  # purple paper
+    else:
+        # Black ink on transparent paper.
+        ink = np.zeros_like(grey)
+        array = np.stack([ink, ink, ink, 255 - grey], axis=2)
+    path = tmp_path / f"digit.{ext}"
+    Image.fromarray(array).save(path, quality=90)  # quality: JPEG only
+
+    [image] = load_digit_images([path])
+    assert image.dtype == np.uint8
+    assert image.shape == array.shape
+    out = MNISTNormalizer().fit_transform([image])
+    expected = MNISTNormalizer().fit_transform([grey])
+    if ext == "jpg":  # lossy
+        assert np.abs(image.astype(int) - array).mean() < 6
+        # Measured: 1.0 grey, 0.94 colour (chroma subsampling).
+        assert _similarity(out, expected)[0] > 0.9
+    else:
+        assert_array_equal(image, array)
+        assert np.abs(out.astype(int) - expected).max() <= 1
+
+
+def test_load_digit_images_other_modes(tmp_path):
+    grey = _stroke_image()
+    Image.fromarray(grey > 128).save(tmp_path / "bilevel.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "deep.png")
+    palette = Image.fromarray(grey).convert("P")
+    palette.info["transparency"] = 0
+    palette.save(tmp_path / "palette.png")
+    Image.fromarray(np.stack([grey, np.full_like(grey, 255)], axis=2), "LA").save(
+        tmp_path / "grey_alpha.png"
+    )
+    bilevel, deep, transparent, grey_alpha = load_digit_images(
+        [
+            str(tmp_path / "bilevel.png"),
+            tmp_path / "deep.png",
+            tmp_path / "palette.png",
+            tmp_path / "grey_alpha.png",
+        ]
+    )
+    assert_array_equal(bilevel, grey)
+    assert deep.dtype == np.uint8
+    assert_array_equal(deep, grey)
+    assert transparent.shape == (60, 40, 4)
+    assert grey_alpha.shape == (60, 40, 4)
+    # A single path reads one file.
+    assert len(load_digit_images(tmp_path / "deep.png")) == 1
+
+
+def test_load_digit_images_blank_file_is_read_and_normalized_to_zero(tmp_path):
+    Image.new("L", (30, 40), 255).save(tmp_path / "blank.png")
+    [blank] = load_digit_images([tmp_path / "blank.png"])
+    assert blank.shape == (40, 30) and (blank == 255).all()
+    assert not MNISTNormalizer().fit_transform([blank]).any()
+
+
+def test_load_digit_images_bad_files(tmp_path):
+    missing = tmp_path / "missing.png"
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        load_digit_images([missing])
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not a picture")
+    Image.new("L", (8, 8)).save(tmp_path / "fine.png")
+    with pytest.raises(ValueError, match="notes.png"):
+        load_digit_images([tmp_path / "fine.png", not_an_image])
+    with pytest.raises(ValueError, match="directory"):
+        load_digit_images([tmp_path])
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes((tmp_path / "fine.png").read_bytes()[:30])
+    with pytest.raises(ValueError, match="truncated.png"):
+        load_digit_images([truncated])
+
+
+def test_load_digit_images_applies_exif_orientation(tmp_path):
+    wide = np.zeros((20, 50), dtype=np.uint8)
+    image = Image.fromarray(wide)
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    image.save(tmp_path / "phone.jpg", exif=exif)
+    [loaded] = load_digit_images([tmp_path / "phone.jpg"])
+    assert loaded.shape == (50, 20)
