@@ -1,0 +1,604 @@
+"""CNNDigitClassifier: the convolutional network as a scikit-learn classifier."""
+
+import math
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import ClassifierTags
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _callbacks, _runtime
+from ._network import build_cnn
+
+# Images per forward pass in predict_proba: large enough to amortise the
+# per-call cost, small enough to keep memory flat for any number of images.
+_PREDICT_BATCH = 2048
+
+
+class CNNDigitClassifier(KerasClassifier):
+    """Convolutional neural network classifier for digit images.
+
+    A Keras network in the family of the classic MNIST notebooks
+    (convolution blocks of conv, conv, max-pooling and dropout; a dense layer
+    with dropout; softmax), trained with Adam on cross-entropy, with early
+    stopping and learning-rate reduction driven by a held-out validation split.
+    It is a scikit-learn classifier: use it in pipelines, searches,
+    cross-validation and displays like any other. It is built on scikeras'
+    :class:`~scikeras.wrappers.KerasClassifier`; the network is built at fit
+    time from the data, so it adapts to the image size and number of classes.
+
+    Parameters
+    ----------
+    filters : tuple of int, default=(32, 64)
+        Filters of the two convolutions of each block; one block per entry.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    dense_units : int, default=128
+        Units of the dense layer before the output; 0 leaves it out.
+    dropout : float, default=0.25
+        Dropout rate after each convolution block.
+    dense_dropout : float, default=0.5
+        Dropout rate after the dense layer.
+    batch_norm : bool, default=False
+        Normalise each convolution's output (batch normalisation) before its
+        activation.
+    learning_rate : float, default=1e-3
+        Initial learning rate of the Adam optimizer.
+    batch_size : int, default=128
+        Images per gradient step.
+    epochs : int, default=12
+        Most passes over the training data; early stopping may end sooner.
+    validation_split : float, default=0.1
+        Fraction of the training data held out, stratified by class, to
+        monitor training. It drives the callbacks below; with 0 there is no
+        held-out data, those callbacks are off (unless set to monitor a
+        training metric), and the network trains for exactly ``epochs``.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Callbacks of your own, run after the default ones. The default
+        callbacks are configured through parameters, not this list (below).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, dropout, shuffling and validation split. An int
+        makes ``fit`` reproducible bit for bit on a CPU.
+    verbose : int, default=0
+        Keras' verbosity during fit: 0 silent, 1 progress bar, 2 one line
+        per epoch.
+    **callback_params
+        ``callbacks__<name>__<argument>``: any argument of the default
+        callbacks, ``early_stopping`` (:class:`keras.callbacks.EarlyStopping`,
+        default ``monitor="val_accuracy", patience=4,
+        restore_best_weights=True``) and ``reduce_lr``
+        (:class:`keras.callbacks.ReduceLROnPlateau`, default
+        ``monitor="val_accuracy", factor=0.5, patience=2, min_lr=1e-5``).
+        For example ``callbacks__early_stopping__patience=10``. All of them
+        appear in :meth:`get_params`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, in the dtype of the ``y`` given to fit.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of values per sample (pixels times channels) seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when fit on a DataFrame with string column names.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` that each sample is read as.
+    input_scale_ : float
+        The largest absolute input value seen in fit. Inputs are divided by
+        it, so raw ``uint8`` pixels (0-255) and floats already in [0, 1] give
+        the network the same values.
+    model_ : keras.Model
+        The trained network.
+    history_ : dict of list
+        Per-epoch ``loss``, ``accuracy``, ``learning_rate`` and, with a
+        validation split, ``val_loss`` and ``val_accuracy``.
+    best_epoch_ : int
+        The epoch (counting from 1) whose weights the model keeps: the best
+        validation epoch when early stopping restored it, else the last.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : A fully connected network.
+    scikeras.wrappers.KerasClassifier : The generic wrapper this builds on.
+
+    Notes
+    -----
+    Input may be flat ``(n, height * width)``, ``(n, height, width)`` or
+    ``(n, height, width, channels)``. A flat row whose length is a perfect
+    square is read as a square one-channel image (784 as 28 x 28, 64 as
+    8 x 8); any other length as a 1 x k strip. After fit, any of these
+    layouts with the same number of values per sample can be predicted.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdigits import CNNDigitClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, stratify=y, random_state=0)
+    >>> clf = CNNDigitClassifier(filters=(16,), dense_units=64, epochs=15,
+    ...                          random_state=0)
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    True
+    >>> clf.predict(X_test[:5])
+    array([2, 8, 9, 7, 3])
+    """
+
+    # scikeras reads these; they are fixed here rather than parameters.
+    model = None
+    build_fn = None
+    warm_start = False
+    class_weight = None
+    loss = "sparse_categorical_crossentropy"
+
+    def __init__(
+        self,
+        *,
+        filters=(32, 64),
+        kernel_size=3,
+        dense_units=128,
+        dropout=0.25,
+        dense_dropout=0.5,
+        batch_norm=False,
+        learning_rate=1e-3,
+        batch_size=128,
+        epochs=12,
+        validation_split=0.1,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        **callback_params,
+    ):
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.dense_dropout = dense_dropout
+        self.batch_norm = batch_norm
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.validation_split = validation_split
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        vars(self).update(callback_params)
+
+    # ------------------------------------------------------------------
+    # scikit-learn protocol
+
+    # scikeras 0.13 lists ClassifierMixin to the right of BaseEstimator, whose
+    # __sklearn_tags__ does not call super(): on scikit-learn >= 1.6 the mixin's
+    # tags never apply (no estimator type, so is_classifier() is False), and
+    # Python's MRO forbids listing the mixin again on our left. So the
+    # classifier tags are declared here: the mixin's first, then ours.
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        tags.non_deterministic = False  # an int random_state fixes every result
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+    score = ClassifierMixin.score
+
+    def get_params(self, deep=True):
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, include every ``callbacks__<name>__<argument>`` of the
+            default callbacks, as nested parameters (like a pipeline's
+            ``<step>__<parameter>``). If False, only those set explicitly.
+
+        Returns
+        -------
+        dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=False)
+        if deep:
+            for key, value in _callbacks.default_callback_params().items():
+                params.setdefault(key, value)
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Every name is checked before anything is changed, so an invalid name
+        leaves the estimator as it was.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, including ``callbacks__<name>__<argument>``.
+
+        Returns
+        -------
+        self : CNNDigitClassifier
+            The estimator.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter, with the closest valid name.
+        """
+        valid = self.get_params()
+        for key in params:
+            if key.startswith(_callbacks.PREFIX):
+                _callbacks.check_callback_param(key)
+            elif key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator "
+                    f"{type(self).__name__}.{_callbacks.suggest(key, valid)} "
+                    "Valid parameters are listed by get_params()."
+                )
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def _get_param_names(self):
+        # Parameters are what __init__ stored: public names in the instance
+        # dict that are not fitted attributes (trailing underscore).
+        return sorted(
+            k for k in vars(self) if not k.startswith("_") and not k.endswith("_")
+        )
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # Show only the parameters that differ from their defaults, like
+        # scikit-learn, counting the callback parameters' defaults too.
+        defaults = {
+            **{
+                k: p.default
+                for k, p in _signature_parameters(type(self)).items()
+                if p.kind == p.KEYWORD_ONLY
+            },
+            **_callbacks.default_callback_params(),
+        }
+        changed = []
+        for key, value in self.get_params(deep=False).items():
+            default = defaults.get(key, _MISSING)
+            if default is _MISSING or not _same(value, default):
+                changed.append(f"{key}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # ------------------------------------------------------------------
+    # input validation
+
+    def _check_params(self):
+        """Check parameter names and the values fit relies on, before any work."""
+        for key in self.get_params(deep=False):
+            if key.startswith(_callbacks.PREFIX):
+                _callbacks.check_callback_param(key)
+        if not 0 <= self.validation_split < 1:
+            raise ValueError(
+                f"validation_split must be in [0, 1), got {self.validation_split!r}"
+            )
+        for name in ("epochs", "batch_size", "kernel_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be a positive int, got {value!r}")
+            if value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        filters = self.filters
+        if (
+            isinstance(filters, (str, bytes))
+            or not hasattr(filters, "__iter__")
+            or not all(isinstance(f, (int, np.integer)) and f > 0 for f in filters)
+        ):
+            raise ValueError(
+                f"filters must be a sequence of positive ints, got {filters!r}"
+            )
+        for name in ("dropout", "dense_dropout"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        callbacks = self.callbacks
+        if callbacks is not None and (
+            not isinstance(callbacks, (list, tuple))
+            or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks)
+        ):
+            raise TypeError(
+                "callbacks must be a list of keras.callbacks.Callback instances "
+                f"or None, got {callbacks!r}. The default callbacks are set "
+                "through callbacks__<name>__<argument> parameters."
+            )
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        """Check X (and y) and shape X as a batch of float32 images.
+
+        Replaces scikeras' own check, which accepts sparse input and knows
+        nothing of images.
+        """
+        image_shape = None
+        if X is not None and not (sp.issparse(X) or hasattr(X, "iloc")):
+            X = np.asarray(X)
+        if X is not None and np.ndim(X) > 2:
+            image_shape = X.shape[1:] if X.ndim == 4 else (*X.shape[1:], 1)
+            if X.ndim > 4:
+                raise ValueError(
+                    f"X must have 2 to 4 dimensions (flat rows, images, or "
+                    f"images with channels), got shape {X.shape}"
+                )
+            X = X.reshape(len(X), -1)
+        check = {"dtype": "numeric", "ensure_all_finite": True, "accept_sparse": False}
+        if y is None:
+            X = validate_data(self, X, reset=reset, **check)
+        else:
+            X, y = validate_data(self, X, y, reset=reset, **check)
+            if reset:
+                self._check_targets(y)
+        if reset:
+            if image_shape is None:
+                side = math.isqrt(X.shape[1])
+                image_shape = (
+                    (side, side, 1) if side * side == X.shape[1] else (1, X.shape[1], 1)
+                )
+            self.image_shape_ = tuple(int(d) for d in image_shape)
+            largest = float(np.max(np.abs(X))) if X.size else 0.0
+            self.input_scale_ = largest if largest > 0 else 1.0
+            self.X_dtype_ = X.dtype
+            self.X_shape_ = (X.shape[0], *self.image_shape_)
+        X = X.reshape(len(X), *self.image_shape_).astype(np.float32, copy=False)
+        return X, y
+
+    @staticmethod
+    def _check_targets(y):
+        from sklearn.utils.multiclass import check_classification_targets
+
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                "CNNDigitClassifier needs samples of at least 2 classes to fit, "
+                f"but y has 1 class: {classes[0]!r}"
+            )
+
+    # ------------------------------------------------------------------
+    # the network and its training
+
+    def _keras_build_fn(self, meta):
+        """The scikeras model-building hook: the network for the fitted data."""
+        return build_cnn(
+            image_shape=meta["image_shape_"],
+            n_classes=meta["n_classes_"],
+            input_scale=meta["input_scale_"],
+            filters=tuple(int(f) for f in self.filters),
+            kernel_size=int(self.kernel_size),
+            dense_units=int(self.dense_units),
+            dropout=float(self.dropout),
+            dense_dropout=float(self.dense_dropout),
+            batch_norm=bool(self.batch_norm),
+            learning_rate=float(self.learning_rate),
+        )
+
+    @property
+    def _fit_kwargs(self):
+        # validation_split is ours (a stratified split), not Keras' tail split.
+        return {"batch_size", "verbose", "shuffle"}
+
+    def _initialize(self, X, y=None):
+        # As scikeras' own, but seeding is done once, by fit (see _runtime).
+        self._random_state = None
+        X, y = self._validate_data(X, y, reset=True)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        vars(self).update(self.target_encoder_.get_metadata())
+        self.feature_encoder_ = self.feature_encoder.fit(X)
+        self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
+        return X, y
+
+    def _initialize_callbacks(self):
+        # The callbacks depend on whether a fit has validation data, so they
+        # are made in _fit_keras_model; nothing is routed to predict.
+        self._fit_callbacks = []
+        self._predict_callbacks = []
+
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        has_validation = kwargs.get("validation_data") is not None
+        defaults = _callbacks.make_default_callbacks(
+            self.get_params(), has_validation=has_validation
+        )
+        self._fit_callbacks = [
+            _callbacks.LearningRateLogger(),
+            *defaults.values(),
+            *(self.callbacks or []),
+        ]
+        super()._fit_keras_model(
+            X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+        )
+        self.history_ = {k: list(v) for k, v in self.history_.items()}
+        early_stopping = defaults.get("early_stopping")
+        if early_stopping is not None and early_stopping.restore_best_weights:
+            self.best_epoch_ = initial_epoch + early_stopping.best_epoch + 1
+        else:
+            self.best_epoch_ = len(self.history_["loss"])
+
+    def fit(self, X, y, sample_weight=None):
+        """Train a new network on images ``X`` with labels ``y``.
+
+        If anything fails (bad input, an interrupted training), the estimator
+        is left exactly as it was before the call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), \
+                (n_samples, height, width) or (n_samples, height, width, channels)
+            Training images.
+        y : array-like of shape (n_samples,)
+            Class labels: ints, strings, any labels scikit-learn accepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the training samples in the loss; samples of weight
+            zero are left out.
+
+        Returns
+        -------
+        self : CNNDigitClassifier
+            The fitted estimator.
+        """
+        self._check_params()
+        before = dict(vars(self))
+        try:
+            seed = _runtime.seed_from(self.random_state)
+            with _runtime.seeded(seed):
+                self._fit_new(X, y, sample_weight, seed)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        return self
+
+    def _fit_new(self, X, y, sample_weight, seed):
+        self.classes_ = None  # scikeras' target encoder reads it
+        X, y = self._initialize(X, y)
+        if sample_weight is not None:
+            X, y, sample_weight = self._validate_sample_weight(X, y, sample_weight)
+            self._check_targets(y)
+        y = self.target_encoder_.transform(y)
+        train, validation = _split_validation(
+            X, y, sample_weight, self.validation_split, seed
+        )
+        self._fit_keras_model(
+            *train,
+            warm_start=False,
+            epochs=self.epochs,
+            initial_epoch=0,
+            validation_data=validation,
+        )
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``(X, y)``, continuing from the current state.
+
+        No data is held out and the default callbacks do not run. The first
+        call builds the network; pass ``classes`` there if ``y`` of that call
+        does not hold every class.
+
+        Parameters
+        ----------
+        X : array-like
+            Images, as for :meth:`fit`.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; needed on the first call only.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : CNNDigitClassifier
+            The estimator.
+        """
+        self._check_params()
+        before = dict(vars(self))
+        try:
+            super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+            self.best_epoch_ = len(self.history_["loss"])
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        return self
+
+    # ------------------------------------------------------------------
+    # prediction
+
+    def predict_proba(self, X):
+        """Probability of each class for each image.
+
+        Calls the network directly, in batches, rather than through
+        ``keras.Model.predict``, which costs tens of milliseconds per call.
+
+        Parameters
+        ----------
+        X : array-like
+            Images, in any layout :meth:`fit` accepts, with the number of
+            values per sample seen in fit.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to 1.
+        """
+        check_is_fitted(self, "model_")
+        X, _ = self._validate_data(X)
+        model = self.model_
+        outputs = [
+            keras.ops.convert_to_numpy(
+                model(X[start : start + _PREDICT_BATCH], training=False)
+            )
+            for start in range(0, len(X), _PREDICT_BATCH)
+        ]
+        return np.concatenate(outputs).astype(np.float64)
+
+    def predict(self, X):
+        """Predicted class of each image.
+
+        Parameters
+        ----------
+        X : array-like
+            Images, as for :meth:`predict_proba`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``, in their original dtype.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _split_validation(X, y, sample_weight, fraction, seed):
+    """Hold out ``fraction`` of the data, stratified by class when possible.
+
+    Returns ``((X, y, sample_weight), validation)`` where ``validation`` is
+    ``(X, y)`` or ``(X, y, sample_weight)``, or None when nothing is held out.
+    """
+    n_samples = len(X)
+    n_validation = math.ceil(fraction * n_samples)
+    if fraction == 0 or n_validation < 1 or n_samples - n_validation < 1:
+        return (X, y, sample_weight), None
+    _, counts = np.unique(y, return_counts=True)
+    can_stratify = counts.min() >= 2 and n_validation >= len(counts)
+    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+    parts = train_test_split(
+        *arrays,
+        test_size=n_validation,
+        random_state=seed,
+        stratify=y if can_stratify else None,
+    )
+    train, validation = parts[0::2], parts[1::2]
+    if sample_weight is None:
+        train.append(None)
+    return tuple(train), tuple(validation)
+
+
+_MISSING = object()
+
+
+def _signature_parameters(cls):
+    import inspect
+
+    return inspect.signature(cls.__init__).parameters
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (TypeError, ValueError):
+        return a is b

@@ -1,0 +1,410 @@
+"""CNNDigitClassifier: behaviour users rely on, beyond scikit-learn's checks."""
+
+import pickle
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone, is_classifier
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import ConfusionMatrixDisplay
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    check_cv,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import get_tags
+
+from skdigits import CNNDigitClassifier
+
+# A configuration that learns the 8x8 digits in a few seconds.
+FAST = dict(filters=(16,), dense_units=64, batch_size=32, epochs=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X_train, _, y_train, _ = digits
+    return CNNDigitClassifier(**FAST).fit(X_train, y_train)
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    """400 training digits: enough to check behaviour, fast to fit."""
+    X_train, X_test, y_train, y_test = digits
+    return X_train[:400], y_train[:400], X_test, y_test
+
+
+def _fast(**params):
+    return CNNDigitClassifier(**{**FAST, "epochs": 3, **params})
+
+
+# --- scikit-learn identity -------------------------------------------------
+
+
+def test_is_a_classifier_where_plain_scikeras_is_not():
+    from scikeras.wrappers import KerasClassifier
+
+    clf = CNNDigitClassifier()
+    assert is_classifier(clf)
+    assert get_tags(clf).estimator_type == "classifier"
+    assert not get_tags(clf).input_tags.sparse
+    # The reason the subclass declares its tags: the base class alone fails.
+    assert not is_classifier(KerasClassifier())
+
+
+def test_cross_validation_is_stratified(digits):
+    _, _, y_train, _ = digits
+    cv = check_cv(3, y_train, classifier=is_classifier(CNNDigitClassifier()))
+    assert isinstance(cv, StratifiedKFold)
+
+
+# --- accuracy and fitted state -----------------------------------------------
+
+
+def test_accuracy_floor_on_held_out_8x8_digits(fitted, digits):
+    _, X_test, _, y_test = digits
+    assert fitted.score(X_test, y_test) >= 0.95
+
+
+def test_fitted_attributes(fitted, digits):
+    X_train, _, y_train, _ = digits
+    assert fitted.n_features_in_ == 64
+    assert fitted.image_shape_ == (8, 8, 1)
+    assert fitted.input_scale_ == 16.0
+    np.testing.assert_array_equal(fitted.classes_, np.arange(10))
+    assert fitted.n_classes_ == 10
+    history = fitted.history_
+    assert set(history) == {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+    }
+    n_epochs = len(history["loss"])
+    assert 1 <= n_epochs <= FAST["epochs"]
+    assert all(len(v) == n_epochs for v in history.values())
+    assert 1 <= fitted.best_epoch_ <= n_epochs
+    # Early stopping restores the best validation epoch's weights.
+    best = np.argmax(history["val_accuracy"]) + 1
+    assert fitted.best_epoch_ == best
+    assert history["learning_rate"][0] == pytest.approx(1e-3)
+
+
+def test_predict_returns_labels_proba_sums_to_one(fitted, digits):
+    _, X_test, _, _ = digits
+    proba = fitted.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(
+        fitted.predict(X_test), fitted.classes_[proba.argmax(axis=1)]
+    )
+    single = fitted.predict_proba(X_test[:1])
+    assert single.shape == (1, 10)
+    np.testing.assert_allclose(single, proba[:1], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("layout", ["images", "images_with_channel"])
+def test_image_layouts_train_the_same_network(small, layout):
+    X, y, X_test, _ = small
+    shaped = X.reshape(-1, 8, 8) if layout == "images" else X.reshape(-1, 8, 8, 1)
+    flat = _fast().fit(X, y)
+    image = _fast().fit(shaped, y)
+    assert image.image_shape_ == (8, 8, 1)
+    np.testing.assert_array_equal(
+        flat.predict_proba(X_test), image.predict_proba(X_test.reshape(-1, 8, 8))
+    )
+
+
+def test_raw_uint8_and_unit_floats_train_alike(small):
+    X, y, X_test, y_test = small
+    raw = np.round(X * 255 / 16).astype(np.uint8)
+    unit = raw / 255.0
+    clf_raw = _fast(epochs=10).fit(raw, y)
+    clf_unit = _fast(epochs=10).fit(unit, y)
+    assert clf_raw.input_scale_ == 255.0
+    assert clf_unit.input_scale_ == 1.0
+    raw_test = np.round(X_test * 255 / 16).astype(np.uint8)
+    score_raw = clf_raw.score(raw_test, y_test)
+    score_unit = clf_unit.score(raw_test / 255.0, y_test)
+    assert score_raw > 0.8
+    assert abs(score_raw - score_unit) <= 0.02
+
+
+def test_non_square_rows_are_read_as_strips():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 10))
+    y = (X[:, 0] > 0).astype(int)
+    clf = _fast(epochs=2).fit(X, y)
+    assert clf.image_shape_ == (1, 10, 1)
+    assert clf.predict(X).shape == (60,)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["zero", "one", "two"]),
+        np.array([3, 7, 100], dtype=np.int32),
+        np.array([1.0, 2.0, 5.0]),
+    ],
+    ids=["strings", "noncontiguous_int32", "floats"],
+)
+def test_predict_returns_original_labels_and_dtype(small, labels):
+    X, y, _, _ = small
+    keep = y < 3
+    y_mapped = labels[y[keep]]
+    clf = _fast().fit(X[keep], y_mapped)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    predicted = clf.predict(X[keep])
+    assert predicted.dtype == y_mapped.dtype
+    assert set(predicted) <= set(labels)
+
+
+# --- reproducibility -----------------------------------------------------------
+
+
+def test_random_state_makes_fit_bit_for_bit_reproducible(small):
+    X, y, X_test, _ = small
+    first = _fast(random_state=7).fit(X, y).predict_proba(X_test)
+    second = _fast(random_state=7).fit(X, y).predict_proba(X_test)
+    other = _fast(random_state=8).fit(X, y).predict_proba(X_test)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_fit_leaves_global_random_streams_alone(small):
+    X, y, _, _ = small
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    _fast(epochs=1).fit(X, y)
+    assert np.random.rand() == expected
+
+
+# --- callbacks as parameters ---------------------------------------------------
+
+
+def test_callback_parameters_are_estimator_parameters():
+    clf = CNNDigitClassifier()
+    params = clf.get_params()
+    assert params["callbacks__early_stopping__patience"] == 4
+    assert params["callbacks__early_stopping__monitor"] == "val_accuracy"
+    assert params["callbacks__early_stopping__restore_best_weights"] is True
+    assert params["callbacks__reduce_lr__factor"] == 0.5
+    assert params["callbacks__reduce_lr__min_lr"] == 1e-5
+    clf.set_params(callbacks__reduce_lr__factor=0.2)
+    assert clf.get_params()["callbacks__reduce_lr__factor"] == 0.2
+    assert "callbacks__reduce_lr__factor=0.2" in repr(clf)
+    assert clone(clf).get_params()["callbacks__reduce_lr__factor"] == 0.2
+
+
+def test_misspelt_callback_parameter_suggests_the_right_one():
+    clf = CNNDigitClassifier()
+    with pytest.raises(ValueError, match="Did you mean 'callbacks__early_stopping"):
+        clf.set_params(callbacks__early_stopping__patiense=3)
+    with pytest.raises(ValueError, match="Did you mean 'epochs'"):
+        clf.set_params(epohcs=3)
+    # Nothing was set: set_params checks every name first.
+    with pytest.raises(ValueError):
+        clf.set_params(epochs=99, callbacks__erly_stopping__patience=3)
+    assert clf.epochs == 12
+    # A typo given to the constructor is caught by fit, before any work.
+    typo = CNNDigitClassifier(callbacks__reduce_lr__min_lrr=1e-4)
+    with pytest.raises(ValueError, match="Did you mean 'callbacks__reduce_lr__min_lr'"):
+        typo.fit(np.zeros((4, 4)), [0, 1, 0, 1])
+
+
+def test_callback_parameters_change_training(small):
+    X, y, _, _ = small
+    clf = _fast(
+        epochs=8,
+        learning_rate=0.05,  # too high: validation accuracy stalls
+        callbacks__reduce_lr__patience=0,
+        callbacks__reduce_lr__factor=0.1,
+        callbacks__reduce_lr__min_delta=1.0,  # no epoch counts as improving
+        callbacks__early_stopping__patience=100,
+    ).fit(X, y)
+    rates = clf.history_["learning_rate"]
+    assert len(rates) == 8
+    # The rate logged is the one each epoch trained with; a reduction at the
+    # end of epoch 2 shows from epoch 3 on.
+    assert rates[:3] == pytest.approx([0.05, 0.05, 0.005])
+    assert rates[-1] == pytest.approx(1e-5)  # floored at min_lr
+
+
+def test_early_stopping_stops_and_restores(small):
+    X, y, _, _ = small
+    clf = _fast(
+        epochs=30,
+        callbacks__early_stopping__patience=1,
+        callbacks__early_stopping__min_delta=1.0,  # nothing improves enough
+    ).fit(X, y)
+    assert len(clf.history_["loss"]) == 2
+    assert clf.best_epoch_ == 1
+
+
+def test_user_callbacks_run_after_the_defaults(small):
+    X, y, _, _ = small
+
+    class CountEpochs(keras.callbacks.Callback):
+        epochs_seen = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            type(self).epochs_seen += 1
+            assert "learning_rate" in logs
+
+    _fast(epochs=2, callbacks=[CountEpochs()]).fit(X, y)
+    assert CountEpochs.epochs_seen == 2
+    with pytest.raises(TypeError, match="keras.callbacks.Callback"):
+        _fast(callbacks=[keras.callbacks.EarlyStopping]).fit(X, y)
+
+
+def test_no_validation_split_means_fixed_epochs_no_callbacks(small):
+    X, y, _, _ = small
+    clf = _fast(epochs=3, validation_split=0.0).fit(X, y)
+    assert set(clf.history_) == {"loss", "accuracy", "learning_rate"}
+    assert len(clf.history_["loss"]) == 3
+    assert clf.best_epoch_ == 3
+
+
+# --- integration with scikit-learn -----------------------------------------
+
+
+def test_grid_search_over_a_callback_parameter_in_a_pipeline(small):
+    X, y, X_test, y_test = small
+    pipe = Pipeline(
+        [("scale", FunctionTransformer()), ("cnn", _fast(epochs=8, learning_rate=3e-3))]
+    )
+    assert is_classifier(pipe)
+    search = GridSearchCV(
+        pipe,
+        {"cnn__callbacks__early_stopping__patience": [1, 3]},
+        cv=2,
+    ).fit(X, y)
+    assert set(
+        search.cv_results_["param_cnn__callbacks__early_stopping__patience"]
+    ) == {
+        1,
+        3,
+    }
+    assert (
+        search.best_estimator_.named_steps["cnn"].get_params()[
+            "callbacks__early_stopping__patience"
+        ]
+        == search.best_params_["cnn__callbacks__early_stopping__patience"]
+    )
+    assert search.score(X_test, y_test) > 0.5
+
+
+def test_cross_val_score(small):
+    X, y, _, _ = small
+    scores = cross_val_score(_fast(epochs=8, learning_rate=3e-3), X, y, cv=3)
+    assert scores.shape == (3,)
+    assert scores.min() > 0.5
+
+
+def test_confusion_matrix_display_in_one_line(fitted, digits):
+    _, X_test, _, y_test = digits
+    display = ConfusionMatrixDisplay.from_estimator(fitted, X_test, y_test)
+    assert display.confusion_matrix.shape == (10, 10)
+    assert display.confusion_matrix.sum() == len(y_test)
+    assert np.trace(display.confusion_matrix) >= 0.95 * len(y_test)
+
+
+def test_clone_copies_parameters_not_fitted_state(fitted):
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "model_")
+
+
+def test_pickle_round_trip_keeps_predictions(fitted, digits):
+    _, X_test, _, _ = digits
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+    np.testing.assert_array_equal(restored.classes_, fitted.classes_)
+
+
+def test_partial_fit_continues_training(small):
+    X, y, _, _ = small
+    clf = _fast()
+    clf.partial_fit(X, y, classes=np.arange(10))
+    clf.partial_fit(X, y)
+    assert len(clf.history_["loss"]) == 2
+    assert clf.history_["loss"][1] < clf.history_["loss"][0]
+
+
+# --- bad input ---------------------------------------------------------------------
+
+
+def test_predict_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        CNNDigitClassifier().predict(np.zeros((1, 64)))
+
+
+X_OK = np.zeros((6, 4))
+Y_OK = np.array([0, 1, 0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "X, y, error, match",
+    [
+        (np.full((6, 4), np.nan), Y_OK, ValueError, "NaN"),
+        (np.full((6, 4), np.inf), Y_OK, ValueError, "infinity"),
+        (sp.csr_matrix(X_OK), Y_OK, TypeError, "dense data is required"),
+        (np.zeros(6), Y_OK, ValueError, "Expected 2D array"),
+        (np.zeros((0, 4)), np.array([]), ValueError, "0 sample"),
+        (np.array([["a"] * 4] * 6), Y_OK, ValueError, "numeric"),
+        (X_OK, Y_OK[:5], ValueError, "inconsistent numbers of samples"),
+        (X_OK, np.zeros(6), ValueError, "at least 2 classes.*1 class"),
+        (X_OK, np.array([0, 1, np.nan, 1, 0, 1]), ValueError, "NaN"),
+        (np.zeros((6, 2, 2, 2, 2)), Y_OK, ValueError, "2 to 4 dimensions"),
+    ],
+    ids=[
+        "nan",
+        "inf",
+        "sparse",
+        "1d",
+        "empty",
+        "strings",
+        "length_mismatch",
+        "single_class",
+        "nan_labels",
+        "5d",
+    ],
+)
+def test_bad_fit_input_is_a_clear_error_and_changes_nothing(fitted, X, y, error, match):
+    before = dict(vars(fitted))
+    with pytest.raises(error, match=match):
+        fitted.fit(X, y)
+    after = vars(fitted)
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)
+
+
+def test_wrong_number_of_features_at_predict(fitted):
+    with pytest.raises(ValueError, match="X has 63 features.*expecting 64"):
+        fitted.predict(np.zeros((2, 63)))
+
+
+def test_bad_parameters_are_clear_errors(small):
+    X, y, _, _ = small
+    with pytest.raises(ValueError, match="validation_split"):
+        _fast(validation_split=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="filters"):
+        _fast(filters=(16, -1)).fit(X, y)
+    with pytest.raises(TypeError, match="epochs"):
+        _fast(epochs=2.5).fit(X, y)
