@@ -4,6 +4,8 @@ The estimator is imported lazily so that ``import skdigits.datasets`` (or the
 command line's ``--help``) does not pay for importing TensorFlow.
 """
 
+from . import _runtime  # noqa: F401  (sets TensorFlow's options before it loads)
+
 __version__ = "0.1.0.dev0"
 
 __all__ = ["CNNDigitClassifier", "__version__"]

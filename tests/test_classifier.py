@@ -219,7 +219,7 @@ def test_misspelt_callback_parameter_suggests_the_right_one():
     # Nothing was set: set_params checks every name first.
     with pytest.raises(ValueError):
         clf.set_params(epochs=99, callbacks__erly_stopping__patience=3)
-    assert clf.epochs == 12
+    assert clf.epochs == 15
     # A typo given to the constructor is caught by fit, before any work.
     typo = CNNDigitClassifier(callbacks__reduce_lr__min_lrr=1e-4)
     with pytest.raises(ValueError, match="Did you mean 'callbacks__reduce_lr__min_lr'"):
@@ -408,3 +408,28 @@ def test_bad_parameters_are_clear_errors(small):
         _fast(filters=(16, -1)).fit(X, y)
     with pytest.raises(TypeError, match="epochs"):
         _fast(epochs=2.5).fit(X, y)
+
+
+# --- MNIST (read from the data home; skipped when it is absent) --------------
+
+
+def test_mnist_accuracy_floor_raw_and_scaled(mnist_data_home):
+    from skdigits.datasets import fetch_mnist
+
+    X_train, y_train = fetch_mnist(subset="train", return_X_y=True)
+    X_test, y_test = fetch_mnist(subset="test", return_X_y=True)
+    X_train, y_train = X_train[:6000], y_train[:6000]
+    params = dict(
+        filters=(8, 16), dense_units=64, batch_size=32, epochs=3, random_state=0
+    )
+    raw = CNNDigitClassifier(**params).fit(X_train, y_train)
+    unit = CNNDigitClassifier(**params).fit(X_train / 255.0, y_train)
+    raw_score = raw.score(X_test, y_test)
+    # 6,000 images and 3 epochs of a small network: well above 95 % on the
+    # full 10,000-image test set; raw uint8 and [0, 1] floats train alike.
+    assert raw_score >= 0.95
+    assert abs(raw_score - unit.score(X_test / 255.0, y_test)) <= 0.01
+    # Any layout of the same pixels predicts the same.
+    np.testing.assert_array_equal(
+        raw.predict(X_test[:50]), raw.predict(X_test[:50].reshape(-1, 28, 28))
+    )
