@@ -1,0 +1,652 @@
+"""Accuracy, speed and memory of CNNDigitClassifier on MNIST, against references.
+
+Every row trains on the same split (the 60,000 MNIST training images) and is
+measured on the 10,000 test images, each in a fresh process, so that peak
+memory is that row's own and no TensorFlow state carries over between rows:
+
+- ``skdigits_default``: ``CNNDigitClassifier(random_state=0)``.
+- ``skdigits_best``: ``CNNDigitClassifier(random_state=0, **best_params)``.
+- ``skdigits_fixed``: the default network for exactly ``--compare-epochs``
+  epochs (``validation_split=0``, so no early stopping), the estimator side of
+  the overhead comparison...
+- ``keras_raw``: ...against the same network built with
+  ``skdigits._network.build_cnn`` and trained by ``model.fit`` for the same
+  epochs, batch size and seed.
+- ``sklearn_mlp``, ``sklearn_logreg``, ``sklearn_knn``: scikit-learn's
+  ``MLPClassifier``, ``LogisticRegression`` and ``KNeighborsClassifier`` on
+  pixels scaled to [0, 1].
+- ``skorch_cnn``: the default network in PyTorch through skorch, trained like
+  ``skdigits_fixed``; skipped when skorch or torch is not installed.
+
+Run from the repository root, with MNIST in the scikit-learn data home::
+
+    python benchmarks/bench_mnist.py                       # every row, once
+    python benchmarks/bench_mnist.py --repeat 3            # medians of 3 runs
+    python benchmarks/bench_mnist.py --rows skdigits_fixed keras_raw
+    python benchmarks/bench_mnist.py --best-params '{"filters": [32, 64]}'
+    python benchmarks/bench_mnist.py --smoke               # seconds, for CI
+
+Results go to ``benchmarks/results/<name>.json`` (``--name``) or ``--json``.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import math
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import traceback
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Benchmark the checkout this script belongs to, installed or not.
+sys.path.insert(0, os.path.dirname(HERE))
+
+DEFAULT_BEST_PARAMS = {"filters": [32, 64], "batch_norm": True, "epochs": 20}
+# Overrides of every network's size in a smoke run: seconds, not minutes.
+SMOKE_NETWORK = {"filters": [4], "dense_units": 8, "epochs": 1}
+SMOKE_SIZES = {"n_train": 600, "n_test": 200}
+FULL_SIZES = {"n_train": 60_000, "n_test": 10_000}
+SEED = 0  # every row's random_state
+
+# (label, where in the results, comparison, limit); see README.md.
+TARGETS = [
+    ("skdigits_default accuracy", ("skdigits_default", "accuracy"), ">=", 0.995),
+    ("skdigits_default fit (s)", ("skdigits_default", "fit_s"), "<=", 180.0),
+    ("skdigits_best accuracy", ("skdigits_best", "accuracy"), ">=", 0.997),
+    ("fit overhead ratio", ("comparison", "fit_ratio"), "<=", 1.05),
+    ("predict overhead ratio", ("comparison", "predict_ratio"), "<=", 1.10),
+    (
+        "1-image predict_proba (ms)",
+        ("skdigits_default", "latency_ms", "predict_proba"),
+        "<=",
+        3.0,
+    ),
+    ("1-image predict (ms)", ("skdigits_default", "latency_ms", "predict"), "<=", 3.0),
+    *(
+        (f"{row} peak RSS (MB)", (row, "peak_rss_mb"), "<=", 2500.0)
+        for row in ("skdigits_default", "skdigits_best", "skdigits_fixed")
+    ),
+]
+
+
+# ----------------------------------------------------------------------
+# measuring
+
+
+def timed(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` and the wall-clock seconds it took."""
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def median_ms(function, argument, calls, warmup):
+    """Median milliseconds of ``function(argument)`` over ``calls`` calls."""
+    for _ in range(warmup):
+        function(argument)
+    return 1000 * statistics.median(timed(function, argument)[1] for _ in range(calls))
+
+
+def peak_rss_mb():
+    """This process's peak resident memory in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes / KB
+
+
+def forward_macs(model):
+    """Multiply-adds of one image's forward pass through Conv2D and Dense layers.
+
+    Other layers (pooling, normalisation, activations) are ignored: they are
+    a fraction of a percent of this network's arithmetic.
+    """
+    import keras
+
+    macs = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, out_h, out_w, out_c = layer.output.shape
+            k_h, k_w = layer.kernel_size
+            macs += out_h * out_w * out_c * k_h * k_w * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            macs += math.prod(layer.kernel.shape)
+    return int(macs)
+
+
+def training_gflop(model, n_train, n_validation, epochs):
+    """GFLOP of training: 2 FLOP per multiply-add, backward pass ~ 2x forward.
+
+    Per epoch: 3 x forward on the training images, plus one forward pass on
+    the validation images.
+    """
+    flop = 2 * forward_macs(model) * (3 * n_train + n_validation) * epochs
+    return flop / 1e9
+
+
+# ----------------------------------------------------------------------
+# the rows; each runs in its own process and returns a dict of numbers
+
+
+def load_split(config):
+    """The MNIST split of every row: flat uint8 images and int labels."""
+    from skdigits.datasets import fetch_mnist
+
+    X_train, y_train = fetch_mnist(subset="train", return_X_y=True)
+    X_test, y_test = fetch_mnist(subset="test", return_X_y=True)
+    n_train, n_test = config["n_train"], config["n_test"]
+    return X_train[:n_train], y_train[:n_train], X_test[:n_test], y_test[:n_test]
+
+
+def network_params(config, **params):
+    """CNNDigitClassifier parameters, with the smoke run's tiny network."""
+    params = {"random_state": SEED, **params}
+    if config["smoke"]:
+        params.update(SMOKE_NETWORK)
+    return params
+
+
+def fixed_epochs_params(config):
+    """The default network for exactly ``compare_epochs`` epochs."""
+    return network_params(config, validation_split=0.0) | {
+        "epochs": config["compare_epochs"]
+    }
+
+
+def measure_estimator(estimator, data):
+    """Fit and predict any scikit-learn classifier: accuracy and seconds."""
+    X_train, y_train, X_test, y_test = data
+    _, fit_s = timed(estimator.fit, X_train, y_train)
+    predicted, predict_s = timed(estimator.predict, X_test)
+    return {
+        "accuracy": float(np.mean(predicted == y_test)),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+    }
+
+
+def skdigits_row(config, params):
+    from skdigits import CNNDigitClassifier
+
+    X_train, _, X_test, _ = data = load_split(config)
+    clf = CNNDigitClassifier().set_params(**params)  # checks every name
+    result = measure_estimator(clf, data)
+    # The first predict above paid any one-off cost; the ratio uses this one.
+    _, result["predict_proba_s"] = timed(clf.predict_proba, X_test)
+    epochs = len(clf.history_["loss"])
+    n_validation = math.ceil(clf.validation_split * len(X_train))
+    gflop = training_gflop(
+        clf.model_, len(X_train) - n_validation, n_validation, epochs
+    )
+    one_image = X_test[:1]
+    return result | {
+        "epochs": epochs,
+        "best_epoch": clf.best_epoch_,
+        "gflops": gflop / result["fit_s"],
+        "forward_macs": forward_macs(clf.model_),
+        "latency_ms": {
+            name: median_ms(method, one_image, config["calls"], config["warmup"])
+            for name, method in [
+                ("predict_proba", clf.predict_proba),
+                ("predict", clf.predict),
+            ]
+        },
+        "params": params,
+    }
+
+
+def keras_raw_row(config):
+    import keras
+
+    from skdigits import CNNDigitClassifier, _runtime
+    from skdigits._classifier import _PREDICT_BATCH
+    from skdigits._network import build_cnn
+
+    X_train, y_train, X_test, y_test = load_split(config)
+    # What a Keras user would feed: float32 images, converted beforehand.
+    X_train, X_test = (
+        X.reshape(-1, 28, 28, 1).astype(np.float32) for X in (X_train, X_test)
+    )
+    params = fixed_epochs_params(config)
+    # Every parameter as the estimator of skdigits_fixed would see it.
+    clf = CNNDigitClassifier().set_params(**params)
+    # The seed the estimator draws from random_state, so the same weights.
+    keras.utils.set_random_seed(_runtime.seed_from(clf.random_state))
+    model = build_cnn(
+        image_shape=(28, 28, 1),
+        n_classes=10,
+        input_scale=255.0,
+        filters=tuple(clf.filters),
+        kernel_size=clf.kernel_size,
+        dense_units=clf.dense_units,
+        dropout=clf.dropout,
+        dense_dropout=clf.dense_dropout,
+        batch_norm=clf.batch_norm,
+        learning_rate=clf.learning_rate,
+    )
+    _, fit_s = timed(
+        model.fit,
+        X_train,
+        y_train,
+        epochs=clf.epochs,
+        batch_size=clf.batch_size,
+        verbose=0,
+    )
+
+    def predict(X):
+        return model.predict(X, batch_size=_PREDICT_BATCH, verbose=0)
+
+    proba, predict_s = timed(predict, X_test)  # traces predict's graph
+    _, predict_proba_s = timed(predict, X_test)  # warm, as skdigits' own
+    one_image = X_test[:1]
+    return {
+        "accuracy": float(np.mean(np.argmax(proba, axis=1) == y_test)),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "predict_proba_s": predict_proba_s,
+        "epochs": clf.epochs,
+        "gflops": training_gflop(model, len(X_train), 0, clf.epochs) / fit_s,
+        "forward_macs": forward_macs(model),
+        "latency_ms": {
+            name: median_ms(method, one_image, config["calls"], config["warmup"])
+            for name, method in [
+                ("model.predict", lambda x: model.predict(x, verbose=0)),
+                ("model(x)", lambda x: model(x, training=False)),
+            ]
+        },
+        "params": params,
+    }
+
+
+def sklearn_row(config, make_estimator, n_iter=None):
+    """A scikit-learn classifier on pixels scaled to [0, 1] (before timing)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X_train, y_train, X_test, y_test = load_split(config)
+    X_train, X_test = (X.astype(np.float32) / 255 for X in (X_train, X_test))
+    estimator = make_estimator(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = measure_estimator(estimator, (X_train, y_train, X_test, y_test))
+    params = json.loads(json.dumps(estimator.get_params(), default=repr))
+    return result | {"epochs": n_iter(estimator) if n_iter else None, "params": params}
+
+
+def _mlp(config):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        hidden_layer_sizes=(256,),
+        early_stopping=True,
+        max_iter=10 if config["smoke"] else 200,
+        random_state=SEED,
+    )
+
+
+def _logreg(config):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=20 if config["smoke"] else 200)
+
+
+def _knn(config):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=3)
+
+
+def skorch_row(config):
+    try:
+        import skorch
+        import torch
+    except ImportError as exc:
+        return {"skipped": f"skorch or torch is not installed ({exc})"}
+    from torch import nn
+
+    X_train, y_train, X_test, y_test = load_split(config)
+    X_train, X_test = (
+        X.reshape(-1, 1, 28, 28).astype(np.float32) / 255 for X in (X_train, X_test)
+    )
+    p = fixed_epochs_params(config)
+    # The default skdigits network (see skdigits._network.build_cnn) in torch.
+    layers, channels, side = [], 1, 28
+    for n_filters in p.get("filters", (16, 32)):  # the estimator's defaults
+        layers += [
+            nn.Conv2d(channels, n_filters, 3, padding="same"),
+            nn.ReLU(),
+            nn.Conv2d(n_filters, n_filters, 3, padding="same"),
+            nn.ReLU(),
+            nn.MaxPool2d(2, ceil_mode=True),  # Keras' "same" pooling
+            nn.Dropout(0.25),
+        ]
+        channels, side = n_filters, math.ceil(side / 2)
+    dense = p.get("dense_units", 128)
+    layers += [
+        nn.Flatten(),
+        nn.Linear(channels * side * side, dense),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(dense, 10),
+    ]
+    torch.manual_seed(SEED)
+    net = skorch.NeuralNetClassifier(
+        nn.Sequential(*layers),
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=p["epochs"],
+        batch_size=128,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    result = measure_estimator(net, (X_train, y_train, X_test, y_test))
+    return result | {"epochs": p["epochs"], "params": {"epochs": p["epochs"]}}
+
+
+ROWS = {
+    "skdigits_default": (
+        "CNNDigitClassifier(random_state=0)",
+        lambda config: skdigits_row(config, network_params(config)),
+    ),
+    "skdigits_best": (
+        "CNNDigitClassifier(random_state=0, **best_params)",
+        lambda config: skdigits_row(
+            config, network_params(config, **config["best_params"])
+        ),
+    ),
+    "skdigits_fixed": (
+        "default network, validation_split=0, epochs=compare_epochs",
+        lambda config: skdigits_row(config, fixed_epochs_params(config)),
+    ),
+    "keras_raw": (
+        "skdigits_fixed's network: build_cnn + model.fit, same epochs and seed",
+        keras_raw_row,
+    ),
+    "sklearn_mlp": (
+        "MLPClassifier((256,), early_stopping=True)",
+        lambda config: sklearn_row(config, _mlp, n_iter=lambda e: e.n_iter_),
+    ),
+    "sklearn_logreg": (
+        "LogisticRegression(max_iter=200)",
+        lambda config: sklearn_row(
+            config, _logreg, n_iter=lambda e: int(e.n_iter_.max())
+        ),
+    ),
+    "sklearn_knn": (
+        "KNeighborsClassifier(n_neighbors=3)",
+        lambda c: sklearn_row(c, _knn),
+    ),
+    "skorch_cnn": ("skdigits_fixed's network in PyTorch via skorch", skorch_row),
+}
+
+
+def run_row(name, config):
+    """Run one row in this process (a fresh one): its numbers and peak memory."""
+    from skdigits import _runtime
+
+    _runtime.set_num_threads()  # SKDIGITS_NUM_THREADS, for every row alike
+    result = ROWS[name][1](config)
+    if "skipped" not in result:
+        result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def run_in_fresh_process(name, config):
+    """``run_row`` in a new interpreter; a failure is reported, not raised."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(run_row, name, config).result()
+    except Exception as exc:  # the row's own error, or its process dying
+        traceback.print_exception(exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+# ----------------------------------------------------------------------
+# summarising and reporting
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def median_of(runs):
+    """The runs merged: the median of every number, the first of anything else.
+
+    A row with a failed or skipped run is that run's error or note.
+    """
+    for run in runs:
+        if isinstance(run, dict) and ("error" in run or "skipped" in run):
+            return run
+    first = runs[0]
+    if isinstance(first, dict):
+        return {key: median_of([run[key] for run in runs]) for key in first}
+    if all(_is_number(run) for run in runs):
+        return statistics.median(runs)
+    return first
+
+
+def compare(rows):
+    """Overhead of skdigits over raw Keras: ratios of median seconds."""
+    fixed, raw = rows.get("skdigits_fixed"), rows.get("keras_raw")
+    if not all(row and "fit_s" in row for row in (fixed, raw)):
+        return {}
+    return {
+        "fit_ratio": fixed["fit_s"] / raw["fit_s"],
+        "predict_ratio": fixed["predict_proba_s"] / raw["predict_proba_s"],
+    }
+
+
+def check_targets(results):
+    checks = []
+    for label, path, op, target in TARGETS:
+        value = results
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        met = value >= target if op == ">=" else value <= target
+        checks.append(
+            {"target": label, "value": value, "op": op, "limit": target, "met": met}
+        )
+    return checks
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions():
+    import skdigits
+
+    found = {"skdigits": skdigits.__version__, "python": platform.python_version()}
+    for package in ("tensorflow", "keras", "scikeras", "scikit-learn", "numpy"):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def header(config):
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "usable_cores": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
+            "threads": os.environ.get("SKDIGITS_NUM_THREADS") or "TensorFlow default",
+            "platform": platform.platform(),
+        },
+        "versions": versions(),
+        "config": config,
+    }
+
+
+def _format(value, digits):
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def print_report(results):
+    head = results["header"]
+    machine, config = head["machine"], head["config"]
+    print(f"\nbench_mnist  {head['date']}")
+    print(f"machine: {machine['cpu']}, {machine['usable_cores']} cores usable")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in head["versions"].items()))
+    print(
+        f"split: {config['n_train']} train / {config['n_test']} test; "
+        f"medians of {config['repeat']} run(s)"
+        + (
+            "; SMOKE RUN: tiny networks, numbers mean nothing"
+            if config["smoke"]
+            else ""
+        )
+    )
+    columns = [  # title, key, width, decimals
+        ("accuracy", "accuracy", 9, 4),
+        ("fit s", "fit_s", 9, 2),
+        ("predict s", "predict_s", 10, 3),
+        ("epochs", "epochs", 7, 0),
+        ("GFLOP/s", "gflops", 8, 1),
+        ("peak RSS MB", "peak_rss_mb", 12, 0),
+    ]
+    print(f"\n{'row':<18}" + "".join(f"{t:>{w}}" for t, _, w, _ in columns))
+    for name, row in results["rows"].items():
+        if "fit_s" not in row:
+            note = f"skipped: {row['skipped']}" if "skipped" in row else "FAILED: "
+            print(f"{name:<18}{note}{row.get('error', '')}")
+            continue
+        cells = [f"{name:<18}"]
+        cells += [f"{_format(row.get(key), d):>{w}}" for _, key, w, d in columns]
+        print("".join(cells))
+    latency = {
+        f"{name} {method}": ms
+        for name, row in results["rows"].items()
+        for method, ms in row.get("latency_ms", {}).items()
+    }
+    if latency:
+        print("\nsingle-image latency, median ms")
+        for label, ms in latency.items():
+            print(f"  {label:<38}{ms:>8.2f}")
+    comparison = results["comparison"]
+    if comparison:
+        print(
+            f"\noverhead vs raw Keras: fit {comparison['fit_ratio']:.3f}x, "
+            f"predict_proba(10k) {comparison['predict_ratio']:.3f}x"
+        )
+    print("\ntargets" + (" (for full runs only)" if config["smoke"] else ""))
+    for check in results["targets"]:
+        print(
+            f"  {check['target']:<34}{check['value']:>10.4g} {check['op']} "
+            f"{check['limit']:<8g}{'met' if check['met'] else 'NOT MET'}"
+        )
+
+
+def write_json(results, path):
+    """Write through a temporary file, so an interrupted run leaves no half file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    rows_help = "\n".join(f"  {name:<18}{text}" for name, (text, _) in ROWS.items())
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=f"rows:\n{rows_help}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument(
+        "--rows", nargs="+", choices=list(ROWS), default=list(ROWS), metavar="ROW"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each row; medians reported"
+    )
+    parser.add_argument(
+        "--best-params",
+        type=json.loads,
+        default=DEFAULT_BEST_PARAMS,
+        help="skdigits_best's parameters, a JSON object "
+        f"(default {json.dumps(DEFAULT_BEST_PARAMS)})",
+    )
+    parser.add_argument(
+        "--compare-epochs",
+        type=int,
+        default=5,
+        help="epochs of skdigits_fixed, keras_raw and skorch_cnn (default 5)",
+    )
+    parser.add_argument(
+        "--latency-calls", type=int, default=200, help="single-image calls timed"
+    )
+    parser.add_argument("--name", default="bench_mnist", help="results file name")
+    parser.add_argument(
+        "--json", help="results file (default benchmarks/results/NAME.json)"
+    )
+    args = parser.parse_args(argv)
+    if not isinstance(args.best_params, dict):
+        parser.error("--best-params must be a JSON object")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    config = {
+        "smoke": args.smoke,
+        **(SMOKE_SIZES if args.smoke else FULL_SIZES),
+        "repeat": args.repeat,
+        "best_params": args.best_params,
+        "compare_epochs": 1 if args.smoke else args.compare_epochs,
+        "calls": 10 if args.smoke else args.latency_calls,
+        "warmup": 2 if args.smoke else 20,
+    }
+    started = header(config)
+    runs = {name: [] for name in args.rows}
+    for repeat in range(args.repeat):  # rows interleaved: drift hits them alike
+        for name in args.rows:
+            print(f"[run {repeat + 1}/{args.repeat}] {name} ...", flush=True)
+            result, seconds = timed(run_in_fresh_process, name, config)
+            print(f"[run {repeat + 1}/{args.repeat}] {name}: {seconds:.0f} s")
+            runs[name].append(result)
+    rows = {
+        name: {"description": ROWS[name][0], **median_of(row_runs), "runs": row_runs}
+        for name, row_runs in runs.items()
+    }
+    results = {"header": started, "rows": rows, "comparison": compare(rows)}
+    results["targets"] = check_targets({**rows, "comparison": results["comparison"]})
+
+    path = args.json or os.path.join(
+        HERE, "results", f"{args.name}{'_smoke' if args.smoke else ''}.json"
+    )
+    write_json(results, path)
+    print_report(results)
+    print(f"\nresults written to {path}")
+    return results
+
+
+if __name__ == "__main__":
+    failed = [name for name, row in main()["rows"].items() if "error" in row]
+    sys.exit(f"failed rows: {', '.join(failed)}" if failed else 0)

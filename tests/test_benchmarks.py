@@ -1,0 +1,159 @@
+"""The benchmark scripts: their helpers, and their ``--smoke`` runs end to end."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHMARKS = os.path.join(ROOT, "benchmarks")
+
+
+@pytest.fixture(scope="module")
+def bench_mnist():
+    """benchmarks/bench_mnist.py as a module (benchmarks/ is not a package)."""
+    path = os.path.join(BENCHMARKS, "bench_mnist.py")
+    spec = importlib.util.spec_from_file_location("bench_mnist", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _smoke(script, json_path, data_home):
+    """Run ``script --smoke`` as a user would; its results and its stdout."""
+    env = {
+        **os.environ,
+        "SCIKIT_LEARN_DATA": str(data_home),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [ROOT, os.environ.get("PYTHONPATH")])
+        ),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    completed = subprocess.run(
+        [sys.executable, os.path.join(BENCHMARKS, script), "--smoke"]
+        + ["--json", str(json_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    with open(json_path) as f:
+        return json.load(f), completed.stdout
+
+
+def test_forward_macs_counts_convolutions_and_dense_layers(bench_mnist):
+    from skdigits._network import build_cnn
+
+    model = build_cnn(
+        image_shape=(28, 28, 1),
+        n_classes=10,
+        input_scale=255.0,
+        filters=(16, 32),
+        kernel_size=3,
+        dense_units=128,
+        dropout=0.25,
+        dense_dropout=0.5,
+        batch_norm=True,
+        learning_rate=1e-3,
+    )
+    convolutions = 28 * 28 * 16 * 9 * (1 + 16) + 14 * 14 * 32 * 9 * (16 + 32)
+    dense = 7 * 7 * 32 * 128 + 128 * 10
+    assert bench_mnist.forward_macs(model) == convolutions + dense
+    # 2 FLOP per multiply-add; training 3x forward, validation 1x forward.
+    expected = 2 * (convolutions + dense) * (3 * 100 + 10) * 2 / 1e9
+    assert bench_mnist.training_gflop(model, 100, 10, 2) == pytest.approx(expected)
+
+
+def test_median_of_runs_and_targets(bench_mnist):
+    runs = [
+        {"fit_s": 3.0, "epochs": 5, "latency_ms": {"predict": 1.0}, "params": [1]},
+        {"fit_s": 1.0, "epochs": 5, "latency_ms": {"predict": 4.0}, "params": [1]},
+        {"fit_s": 2.0, "epochs": 5, "latency_ms": {"predict": 2.0}, "params": [1]},
+    ]
+    assert bench_mnist.median_of(runs) == {
+        "fit_s": 2.0,
+        "epochs": 5,
+        "latency_ms": {"predict": 2.0},
+        "params": [1],
+    }
+    failed = {"error": "ValueError: boom"}
+    assert bench_mnist.median_of([runs[0], failed]) == failed
+
+    checks = bench_mnist.check_targets(
+        {"skdigits_default": {"accuracy": 0.996, "fit_s": 200.0}}
+    )
+    assert {c["target"]: c["met"] for c in checks} == {
+        "skdigits_default accuracy": True,
+        "skdigits_default fit (s)": False,
+    }
+
+
+def test_bench_mnist_arguments_are_checked(bench_mnist, capsys):
+    for argv in (["--rows", "nope"], ["--best-params", "[1]"], ["--repeat", "0"]):
+        with pytest.raises(SystemExit) as exc_info:
+            bench_mnist.main(argv)
+        assert exc_info.value.code == 2
+    assert "--best-params must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_mnist_smoke(mnist_data_home, tmp_path):
+    results, stdout = _smoke("bench_mnist.py", tmp_path / "bench.json", mnist_data_home)
+
+    header = results["header"]
+    assert {"date", "machine", "versions", "config"} <= set(header)
+    assert {"cpu", "cores"} <= set(header["machine"])
+    assert {"skdigits", "tensorflow", "keras", "scikeras", "scikit-learn", "numpy"} <= (
+        set(header["versions"])
+    )
+    assert header["config"]["smoke"] is True
+
+    rows = results["rows"]
+    assert list(rows) == [
+        "skdigits_default",
+        "skdigits_best",
+        "skdigits_fixed",
+        "keras_raw",
+        "sklearn_mlp",
+        "sklearn_logreg",
+        "sklearn_knn",
+        "skorch_cnn",
+    ]
+    for name, row in rows.items():
+        assert "error" not in row, (name, row)
+        if name == "skorch_cnn" and "skipped" in row:
+            continue  # skorch and torch are optional
+        assert 0 <= row["accuracy"] <= 1, name
+        for key in ("fit_s", "predict_s", "peak_rss_mb"):
+            assert row[key] > 0, (name, key)
+        assert len(row["runs"]) == 1
+    for name in ("skdigits_default", "skdigits_best", "skdigits_fixed"):
+        assert set(rows[name]["latency_ms"]) == {"predict_proba", "predict"}
+        assert rows[name]["gflops"] > 0
+    assert set(rows["keras_raw"]["latency_ms"]) == {"model.predict", "model(x)"}
+
+    # The overhead comparison: the same network, for the same epochs.
+    fixed, raw = rows["skdigits_fixed"], rows["keras_raw"]
+    assert fixed["forward_macs"] == raw["forward_macs"]
+    assert fixed["epochs"] == raw["epochs"] == header["config"]["compare_epochs"]
+    assert results["comparison"]["fit_ratio"] > 0
+    assert results["comparison"]["predict_ratio"] > 0
+    assert {t["target"] for t in results["targets"]} >= {
+        "fit overhead ratio",
+        "skdigits_default accuracy",
+    }
+    assert "overhead vs raw Keras" in stdout
+
+
+def test_real_digits_smoke(mnist_data_home, tmp_path):
+    results, _ = _smoke("real_digits.py", tmp_path / "real.json", mnist_data_home)
+
+    assert set(results) == {"sklearn_8x8_digits", "rendered_png_files"}
+    for row in results.values():
+        assert row["n"] > 0
+        assert 0 <= row["accuracy"] <= 1
