@@ -48,6 +48,17 @@ class CNNDigitClassifier(KerasClassifier):
         activation.
     learning_rate : float, default=1e-3
         Initial learning rate of the Adam optimizer.
+    rotation_range : float, default=0.0
+        Training-time augmentation: rotate each training image by a random
+        angle of up to this many degrees either way. Augmentation layers are
+        part of the network but act only while training, never in predict.
+    shift_range : float, default=0.0
+        Training-time augmentation: shift each training image by up to this
+        fraction of its height and width.
+    zoom_range : float, default=0.0
+        Training-time augmentation: zoom each training image in or out by up
+        to this fraction. Pixels uncovered by any augmentation are 0, the
+        background of white-on-black digits such as MNIST.
     batch_size : int, default=128
         Images per gradient step.
     epochs : int, default=15
@@ -149,6 +160,9 @@ class CNNDigitClassifier(KerasClassifier):
         dense_dropout=0.5,
         batch_norm=False,
         learning_rate=1e-3,
+        rotation_range=0.0,
+        shift_range=0.0,
+        zoom_range=0.0,
         batch_size=128,
         epochs=15,
         validation_split=0.1,
@@ -164,6 +178,9 @@ class CNNDigitClassifier(KerasClassifier):
         self.dense_dropout = dense_dropout
         self.batch_norm = batch_norm
         self.learning_rate = learning_rate
+        self.rotation_range = rotation_range
+        self.shift_range = shift_range
+        self.zoom_range = zoom_range
         self.batch_size = batch_size
         self.epochs = epochs
         self.validation_split = validation_split
@@ -304,10 +321,15 @@ class CNNDigitClassifier(KerasClassifier):
             raise ValueError(
                 f"filters must be a sequence of positive ints, got {filters!r}"
             )
-        for name in ("dropout", "dense_dropout"):
+        for name in ("dropout", "dense_dropout", "shift_range", "zoom_range"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not 0 <= self.rotation_range <= 180:
+            raise ValueError(
+                "rotation_range must be in [0, 180] degrees, "
+                f"got {self.rotation_range!r}"
+            )
         callbacks = self.callbacks
         if callbacks is not None and (
             not isinstance(callbacks, (list, tuple))
@@ -385,6 +407,9 @@ class CNNDigitClassifier(KerasClassifier):
             dense_dropout=float(self.dense_dropout),
             batch_norm=bool(self.batch_norm),
             learning_rate=float(self.learning_rate),
+            rotation_range=float(self.rotation_range),
+            shift_range=float(self.shift_range),
+            zoom_range=float(self.zoom_range),
         )
 
     @property

@@ -16,6 +16,9 @@ def build_cnn(
     dense_dropout,
     batch_norm,
     learning_rate,
+    rotation_range=0.0,
+    shift_range=0.0,
+    zoom_range=0.0,
 ):
     """Build and compile the digit CNN.
 
@@ -50,6 +53,12 @@ def build_cnn(
         Whether to normalise each convolution's output before its activation.
     learning_rate : float
         Adam's initial learning rate.
+    rotation_range, shift_range, zoom_range : float, default=0.0
+        Random augmentation applied to training batches only (Keras' random
+        image layers are identity at inference): rotation up to this many
+        degrees either way, shift up to this fraction of the height and width,
+        zoom in or out by up to this fraction. Uncovered pixels are filled
+        with 0, the background of MNIST-form images.
 
     Returns
     -------
@@ -58,6 +67,17 @@ def build_cnn(
     """
     inputs = keras.Input(shape=tuple(image_shape), name="image")
     x = layers.Rescaling(1.0 / input_scale, name="rescale")(inputs)
+    augment = {"fill_mode": "constant", "fill_value": 0.0}
+    if rotation_range:
+        x = layers.RandomRotation(
+            rotation_range / 360.0, name="augment_rotation", **augment
+        )(x)
+    if shift_range:
+        x = layers.RandomTranslation(
+            shift_range, shift_range, name="augment_shift", **augment
+        )(x)
+    if zoom_range:
+        x = layers.RandomZoom(zoom_range, zoom_range, name="augment_zoom", **augment)(x)
     for block, n_filters in enumerate(filters, start=1):
         for conv in (1, 2):
             x = layers.Conv2D(

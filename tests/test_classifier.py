@@ -433,3 +433,27 @@ def test_mnist_accuracy_floor_raw_and_scaled(mnist_data_home):
     np.testing.assert_array_equal(
         raw.predict(X_test[:50]), raw.predict(X_test[:50].reshape(-1, 28, 28))
     )
+
+
+def test_augmentation_acts_in_training_only(small):
+    X, y, X_test, _ = small
+    clf = _fast(epochs=2, rotation_range=10, shift_range=0.1, zoom_range=0.1).fit(X, y)
+    names = [layer.name for layer in clf.model_.layers]
+    assert {"augment_rotation", "augment_shift", "augment_zoom"} <= set(names)
+    # Prediction is deterministic: the random layers are identity at inference.
+    np.testing.assert_array_equal(clf.predict_proba(X_test), clf.predict_proba(X_test))
+    # Training sees augmented images: the layer changes a batch when training.
+    images = X_test[:8].reshape(-1, 8, 8, 1).astype("float32") / 16
+    layer = clf.model_.get_layer("augment_shift")
+    shifted = keras.ops.convert_to_numpy(layer(images, training=True))
+    assert not np.allclose(shifted, images)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(layer(images, training=False)), images
+    )
+    plain = _fast(epochs=2).fit(X, y)
+    assert not any(
+        name.startswith("augment")
+        for name in [layer.name for layer in plain.model_.layers]
+    )
+    with pytest.raises(ValueError, match="rotation_range"):
+        _fast(rotation_range=400).fit(X, y)
