@@ -8,7 +8,7 @@ from . import _runtime  # noqa: F401  (sets TensorFlow's options before it loads
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["CNNDigitClassifier", "__version__"]
+__all__ = ["CNNDigitClassifier", "__version__", "load_model", "save_model"]
 
 
 def __getattr__(name):
@@ -16,6 +16,10 @@ def __getattr__(name):
         from ._classifier import CNNDigitClassifier
 
         return CNNDigitClassifier
+    if name in ("save_model", "load_model"):
+        from . import _serialization
+
+        return getattr(_serialization, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,0 +1,542 @@
+"""The ``skdigits`` command line: train, evaluate and use digit classifiers.
+
+``python -m skdigits`` or the ``skdigits`` console script::
+
+    skdigits train --dataset digits -o model.zip --plot-history history.png
+    skdigits evaluate model.zip --confusion-matrix cm.png --samples samples.png
+    skdigits predict model.zip photo-of-a-7.png scan-of-a-3.jpg [--json]
+
+TensorFlow, scikit-learn and matplotlib are imported by the commands that
+need them, so ``--help`` and ``--version`` answer at once. Every error a user
+can cause (a missing file, a bad parameter, an unreadable image, a file that
+is not a model) is reported as one line on stderr, ``skdigits: error: ...``,
+with exit status 2; nothing half-written is left behind.
+"""
+
+import argparse
+import ast
+import json
+import os
+import sys
+import time
+
+DEFAULT_OUTPUT = "skdigits-model.zip"
+DATASETS = ("mnist", "digits")
+
+# The split of scikit-learn's 8x8 digits into the images train fits on and the
+# images evaluate measures; saved in each model file so evaluate uses the one
+# the model was trained with.
+DIGITS_SPLIT = {"test_size": 0.25, "random_state": 0}
+
+_EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """An error of the user's: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Report usage errors as one line, through :func:`main`, not by exiting."""
+
+    def error(self, message):
+        raise CommandError(f"{message} (see '{self.prog} --help')")
+
+
+def main(argv=None):
+    """Run the ``skdigits`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments, without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 on an error (reported on stderr as
+        one line), 130 when interrupted.
+    """
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.run(args)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        print("skdigits: interrupted", file=sys.stderr)
+        return 130
+    except (CommandError, OSError, ValueError, TypeError) as exc:
+        print(f"skdigits: error: {_one_line(exc)}", file=sys.stderr)
+        return _EXIT_USAGE
+
+
+def _one_line(exc):
+    message = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        message = f"{exc.strerror}: {os.fsdecode(exc.filename)!r}"
+    return message or type(exc).__name__
+
+
+# ----------------------------------------------------------------------
+# the parser
+
+
+def _build_parser():
+    from . import __version__
+
+    parser = _Parser(
+        prog="skdigits",
+        description=(
+            "Train, evaluate and use convolutional network classifiers of "
+            "handwritten digits (skdigits.CNNDigitClassifier)."
+        ),
+        epilog=(
+            "Set SKDIGITS_NUM_THREADS to limit the CPU threads TensorFlow uses. "
+            "Run 'skdigits COMMAND --help' for each command's options."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"skdigits {__version__}"
+    )
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, parser_class=_Parser
+    )
+
+    train = commands.add_parser(
+        "train",
+        help="fit a classifier and write it to a model file",
+        description=(
+            "Fit a CNNDigitClassifier on MNIST's 60,000 training images (read "
+            "from the scikit-learn data home, downloaded there if missing) or on "
+            "scikit-learn's bundled 8x8 digits (offline; 75%% of them, the other "
+            "25%% being the held-out set of 'evaluate'), and write it to a model "
+            "file (skdigits.save_model)."
+        ),
+    )
+    train.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="mnist",
+        help="the training images (default: %(default)s)",
+    )
+    _add_data_home(train)
+    train.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT,
+        metavar="PATH",
+        help="the model file to write (default: %(default)s)",
+    )
+    train.add_argument(
+        "--set",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=(
+            "an estimator parameter of skdigits.CNNDigitClassifier, e.g. "
+            "--set epochs=5 --set filters=32,64 (a tuple) "
+            "--set callbacks__early_stopping__patience=2; VALUE is read as a "
+            "Python literal, else as a string. Repeat for several."
+        ),
+    )
+    train.add_argument(
+        "--random-state",
+        type=int,
+        default=None,
+        metavar="INT",
+        help="seed, for a reproducible fit (default: a random one)",
+    )
+    train.add_argument(
+        "--verbose",
+        action="store_true",
+        help=(
+            "report every epoch even when the output is not a terminal (on a "
+            "terminal a progress bar is shown anyway)"
+        ),
+    )
+    train.add_argument(
+        "--plot-history",
+        metavar="PATH",
+        help="also write the learning curves as an image (e.g. history.png)",
+    )
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a model on held-out test images",
+        description=(
+            "Print the accuracy and the per-class report of a model on the test "
+            "images of its dataset: MNIST's 10,000 test images, or the 25%% of "
+            "scikit-learn's 8x8 digits that 'train --dataset digits' held out."
+        ),
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="a model file")
+    evaluate.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="the test images (default: the dataset the model was trained on)",
+    )
+    _add_data_home(evaluate)
+    evaluate.add_argument(
+        "--confusion-matrix",
+        metavar="PATH",
+        help="also write the confusion matrix as an image (e.g. cm.png)",
+    )
+    evaluate.add_argument(
+        "--samples",
+        metavar="PATH",
+        help="also write a grid of test images with their predictions",
+    )
+    evaluate.add_argument(
+        "--mistakes-only",
+        action="store_true",
+        help="show only misclassified images in --samples",
+    )
+    evaluate.set_defaults(run=_evaluate)
+
+    predict = commands.add_parser(
+        "predict",
+        help="classify digit image files",
+        description=(
+            "Classify image files (PNG, JPEG, ...; any size, dark ink on light "
+            "paper or light on dark). Each image is brought to the model's input "
+            "form with skdigits.preprocessing.MNISTNormalizer: for a model of "
+            "28x28 images, MNIST's (the digit fitted to a 20x20 box, centred by "
+            "centre of mass); for another size, e.g. a model trained on 8x8 "
+            "digits, the digit fitted to the whole frame, as in scikit-learn's "
+            "digits. Grey levels are scaled to the range the model was fit on."
+        ),
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file")
+    predict.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    predict.add_argument(
+        "--json",
+        action="store_true",
+        help=(
+            "print a JSON list of {path, label, probability, probabilities} "
+            "instead of text"
+        ),
+    )
+    predict.set_defaults(run=_predict)
+    return parser
+
+
+def _add_data_home(parser):
+    parser.add_argument(
+        "--data-home",
+        metavar="DIR",
+        help=(
+            "the scikit-learn data home holding mnist/ (default: "
+            "$SCIKIT_LEARN_DATA, else ~/scikit_learn_data)"
+        ),
+    )
+
+
+# ----------------------------------------------------------------------
+# commands
+
+
+def _train(args):
+    params = _parse_params(args.params)
+    if args.random_state is not None:
+        params["random_state"] = args.random_state
+    if "verbose" not in params:
+        params["verbose"] = 1 if sys.stdout.isatty() else 2 if args.verbose else 0
+    # Everything the user gave is checked before the data is read.
+    _check_output(args.output)
+    if args.plot_history:
+        _check_figure_path(args.plot_history)
+        _plotting()
+    _set_threads()
+    estimator = _make_estimator(params)
+
+    X, y, description = _load_data(args.dataset, "train", args.data_home)
+    start = time.perf_counter()
+    estimator.fit(X, y)
+    seconds = time.perf_counter() - start
+
+    from ._serialization import save_model
+
+    metadata = {"dataset": args.dataset, "n_train": len(X)}
+    if args.dataset == "digits":
+        metadata["split"] = dict(DIGITS_SPLIT)
+    save_model(estimator, args.output, metadata=metadata)
+
+    history = estimator.history_
+    best = estimator.best_epoch_
+    lines = [
+        ("dataset", f"{description}, {len(X)} training images"),
+        ("epochs run", f"{len(history['loss'])} of {estimator.epochs}"),
+        ("best epoch", str(best)),
+    ]
+    if "val_accuracy" in history:
+        lines.append(
+            ("validation accuracy", f"{history['val_accuracy'][best - 1]:.4f}")
+        )
+    else:
+        lines.append(("validation accuracy", "none (validation_split=0)"))
+    lines += [("fit time", f"{seconds:.1f} s"), ("model written", args.output)]
+    if args.plot_history:
+        display = _plotting().TrainingHistoryDisplay.from_estimator(estimator)
+        _save_figure(display.figure_, args.plot_history)
+        lines.append(("learning curves", args.plot_history))
+    _print_table(lines)
+    return 0
+
+
+def _evaluate(args):
+    for path in (args.confusion_matrix, args.samples):
+        if path:
+            _check_figure_path(path)
+    if args.samples:
+        _plotting()
+    _set_threads()
+    estimator, metadata = _load_model(args.model)
+    dataset = args.dataset or metadata.get("dataset") or _guess_dataset(estimator)
+    X, y, description = _load_data(
+        dataset, "test", args.data_home, split=metadata.get("split")
+    )
+    _check_input_size(estimator, X, dataset)
+
+    from sklearn.metrics import accuracy_score, classification_report
+
+    y_pred = estimator.predict(X)
+    print(f"model:    {args.model}")
+    print(f"dataset:  {description}, {len(X)} test images")
+    print(f"accuracy: {accuracy_score(y, y_pred):.4f}")
+    print()
+    print(classification_report(y, y_pred, digits=4, zero_division=0))
+
+    figures = []
+    if args.confusion_matrix:
+        _headless()
+        from sklearn.metrics import ConfusionMatrixDisplay
+
+        display = ConfusionMatrixDisplay.from_predictions(y, y_pred)
+        display.ax_.set_title(f"Confusion matrix, {description} test images")
+        figures.append((display.figure_, args.confusion_matrix))
+    if args.samples:
+        display = _plotting().SamplePredictionsDisplay.from_estimator(
+            estimator, X, y, mistakes_only=args.mistakes_only
+        )
+        figures.append((display.figure_, args.samples))
+    for figure, path in figures:
+        _save_figure(figure, path)
+        print(f"written:  {path}")
+    return 0
+
+
+def _predict(args):
+    _set_threads()
+    estimator, _ = _load_model(args.model)
+    from .preprocessing import load_digit_images
+
+    images = load_digit_images(args.images)
+    X = _to_model_input(images, estimator)
+    proba = estimator.predict_proba(X)
+    classes = estimator.classes_
+    results = []
+    for path, row in zip(args.images, proba, strict=True):
+        best = int(row.argmax())
+        results.append(
+            {
+                "path": path,
+                "label": _json_label(classes[best]),
+                "probability": float(row[best]),
+                "probabilities": {
+                    str(_json_label(c)): float(p)
+                    for c, p in zip(classes, row, strict=True)
+                },
+            }
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        width = max(len(r["path"]) for r in results)
+        for r in results:
+            print(f"{r['path']:<{width}}  {r['label']}  (p={r['probability']:.3f})")
+    return 0
+
+
+# ----------------------------------------------------------------------
+# helpers
+
+
+def _parse_params(items):
+    """``["key=value", ...]`` as a dict, values read as Python literals."""
+    params = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CommandError(
+                f"--set expects KEY=VALUE (e.g. --set epochs=5), got {item!r}"
+            )
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value = text
+        params[key] = value
+    return params
+
+
+def _make_estimator(params):
+    """A CNNDigitClassifier with ``params``, checked as fit would check them."""
+    from ._classifier import CNNDigitClassifier
+
+    estimator = CNNDigitClassifier()
+    estimator.set_params(**params)  # unknown names: "Did you mean ...?"
+    estimator._check_params()  # bad values, before any data is read
+    return estimator
+
+
+def _check_output(path):
+    """Fail early, before any work, if ``path`` cannot be written."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"cannot write {path!r}: no such directory {directory!r}")
+    if os.path.isdir(path):
+        raise CommandError(f"cannot write {path!r}: it is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CommandError(
+            f"cannot write {path!r}: directory {directory!r} is read-only"
+        )
+
+
+def _check_figure_path(path):
+    """Fail early if ``path`` cannot be written or has no image extension."""
+    _check_output(path)
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    if extension not in formats:
+        raise CommandError(
+            f"cannot write a figure to {path!r}: give it an image extension, "
+            f"one of {', '.join('.' + f for f in sorted(formats))}"
+        )
+
+
+def _load_model(path):
+    from ._serialization import load_model
+
+    return load_model(path, return_metadata=True)
+
+
+def _guess_dataset(estimator):
+    return "mnist" if tuple(estimator.image_shape_) == (28, 28, 1) else "digits"
+
+
+def _load_data(dataset, subset, data_home, split=None):
+    """``(X, y, description)`` of a dataset's train or test images."""
+    if dataset == "mnist":
+        from . import datasets
+
+        X, y = datasets.fetch_mnist(subset=subset, data_home=data_home, return_X_y=True)
+        return X, y, "MNIST"
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    split = {**DIGITS_SPLIT, **(split if isinstance(split, dict) else {})}
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=split["test_size"],
+        random_state=split["random_state"],
+        stratify=y,
+    )
+    description = "scikit-learn 8x8 digits"
+    if subset == "train":
+        return X_train, y_train, description
+    return X_test, y_test, f"{description} (held out)"
+
+
+def _check_input_size(estimator, X, dataset):
+    n_features = X.shape[1]
+    if n_features != estimator.n_features_in_:
+        raise CommandError(
+            f"the model takes images of {estimator.n_features_in_} values "
+            f"({'x'.join(map(str, estimator.image_shape_))}) but {dataset} images "
+            f"have {n_features}; choose the model's dataset with --dataset"
+        )
+
+
+def _to_model_input(images, estimator):
+    """Digit images of any size as the model's input: ``(n, height, width)``.
+
+    :class:`~skdigits.preprocessing.MNISTNormalizer` puts each digit in MNIST
+    form (white on black, centred by centre of mass). A 28x28 model gets
+    exactly that; a model of another square size ``s`` gets the digit fitted
+    to the whole ``s x s`` frame (``box_size=output_size=s``), the layout of
+    scikit-learn's 8x8 digits, which span the full height of their frame. The
+    0-255 grey levels are then scaled to the model's range, ``input_scale_``
+    (16 for the 8x8 digits).
+    """
+    from .preprocessing import MNISTNormalizer
+
+    height, width, channels = estimator.image_shape_
+    if height != width or channels != 1:
+        raise CommandError(
+            "predict handles models of square one-channel images; this model "
+            f"takes {height}x{width} images with {channels} channels"
+        )
+    box = 20 if height == 28 else height
+    normalizer = MNISTNormalizer(box_size=box, output_size=height, flatten=False)
+    X = normalizer.fit_transform(images).astype("float64")
+    return X * (estimator.input_scale_ / 255.0)
+
+
+def _json_label(label):
+    return label.item() if hasattr(label, "item") else label
+
+
+def _plotting():
+    """The skdigits.plotting module, or a clear error if it is missing."""
+    _headless()
+    try:
+        from . import plotting
+    except ImportError as exc:
+        raise CommandError(
+            f"figures need skdigits.plotting, which cannot be imported ({exc})"
+        ) from None
+    return plotting
+
+
+def _headless():
+    """Draw figures off-screen (Agg) unless pyplot is already in use."""
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
+def _save_figure(figure, path):
+    """Write a matplotlib figure atomically, in the format of the extension."""
+    import matplotlib.pyplot as plt
+
+    from ._serialization import atomic_path
+
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format=extension, dpi=100)
+    finally:
+        plt.close(figure)
+
+
+def _set_threads():
+    from . import _runtime
+
+    try:
+        _runtime.set_num_threads()
+    except RuntimeError:  # already running in this process (main() called twice)
+        pass
+
+
+def _print_table(lines):
+    width = max(len(name) for name, _ in lines) + 1
+    for name, value in lines:
+        print(f"{name + ':':<{width}} {value}")

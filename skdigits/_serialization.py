@@ -1,0 +1,581 @@
+"""Safe model files: a fitted CNNDigitClassifier in one file, without pickle.
+
+A model file is a zip archive with two members:
+
+``model.keras``
+    The network in the Keras format, read back with Keras' ``safe_mode``.
+``estimator.json``
+    Everything else, as plain JSON: the file format's name and version, the
+    versions that wrote it, the estimator's parameters, the fitted state that
+    prediction, scoring and refitting need (classes with their dtype, input
+    shape and scale, training history, ...) and free metadata of the caller.
+
+Nothing in a model file is executable, so a file from an untrusted source
+cannot run code when it is loaded: the scikit-learn state is rebuilt from the
+JSON values, the network from its Keras configuration, and every object that
+configuration names must be one of Keras' own.
+"""
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT_NAME = "skdigits-model"
+#: The version this module writes; it reads this one and the older ones.
+FORMAT_VERSION = 1
+
+_MODEL_MEMBER = "model.keras"
+_STATE_MEMBER = "estimator.json"
+_CLASS_NAME = "skdigits.CNNDigitClassifier"
+
+# Members larger than this are refused before they are read (zip bombs).
+_MAX_STATE_BYTES = 64 * 2**20
+_MAX_MODEL_BYTES = 4 * 2**30
+# Label dtype kinds a model file can hold: bool, ints, floats, str, object (of str).
+_LABEL_KINDS = "biufUO"
+
+
+def save_model(estimator, path, *, metadata=None):
+    """Save a fitted :class:`~skdigits.CNNDigitClassifier` to one model file.
+
+    The file is a zip archive holding the network in the Keras format and
+    the estimator's parameters and fitted state as JSON. It involves no
+    pickle: :func:`load_model` can read a file from any source without
+    running code from it, and files stay readable by later versions of
+    skdigits. Use it to share models, to publish them, and to keep them
+    across upgrades.
+
+    For caching a model in the same environment, :mod:`pickle` and
+    :mod:`joblib` work too and keep every attribute as it is, including
+    non-JSON parameters such as callback objects, but only load such files
+    from sources you trust: unpickling can run arbitrary code.
+
+    The file is written to a temporary file in the target directory and then
+    renamed to ``path``, so ``path`` is either the complete new file or left
+    as it was, even if the save fails or is interrupted.
+
+    Parameters
+    ----------
+    estimator : CNNDigitClassifier
+        A fitted estimator. Its parameters must be plain values (None, bool,
+        int, float, str, and lists, tuples and dicts of them): a list of
+        ``callbacks`` objects or a ``RandomState`` as ``random_state`` cannot
+        be saved; set them to None first.
+    path : str or path-like
+        The file to write, replaced if it exists. Its directory must exist.
+        Any name works; ``.zip`` says what the file is.
+    metadata : dict, default=None
+        Information of your own to store in the file (str keys, plain
+        values), returned by ``load_model(path, return_metadata=True)``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    TypeError
+        If the estimator is not a CNNDigitClassifier, or a parameter or the
+        metadata holds a value that cannot be stored as JSON; the message
+        names it.
+
+    See Also
+    --------
+    load_model : Load the estimator back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skdigits import CNNDigitClassifier, load_model, save_model
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNNDigitClassifier(filters=(8,), dense_units=16, epochs=2,
+    ...                          random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "digits-model.zip")
+    >>> save_model(clf, path)
+    >>> loaded = load_model(path)
+    >>> bool(np.array_equal(loaded.predict_proba(X), clf.predict_proba(X)))
+    True
+    >>> loaded.get_params() == clf.get_params()
+    True
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from ._classifier import CNNDigitClassifier
+
+    if type(estimator) is not CNNDigitClassifier:
+        raise TypeError(
+            "save_model saves a CNNDigitClassifier; got "
+            f"{type(estimator).__name__}. Use pickle or joblib for other objects."
+        )
+    check_is_fitted(estimator, "model_")
+    header = _header(estimator, metadata)
+    state_json = json.dumps(header, indent=1, allow_nan=False)
+    path = os.fspath(path)
+    with tempfile.TemporaryDirectory(prefix="skdigits-save-") as scratch:
+        model_path = os.path.join(scratch, _MODEL_MEMBER)
+        estimator.model_.save(model_path)
+        with atomic_path(path) as temporary:
+            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.write(model_path, _MODEL_MEMBER)
+                archive.writestr(_STATE_MEMBER, state_json)
+
+
+def load_model(path, *, return_metadata=False):
+    """Load an estimator saved by :func:`save_model`.
+
+    The estimator comes back as it was saved: same parameters, same
+    predictions (``predict_proba`` bit for bit), ready to be scored,
+    displayed, cloned or fitted again. Loading runs no code from the file:
+    it holds no pickle, and the network is read with Keras' ``safe_mode``
+    after checking that every object its configuration names is Keras' own.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file written by :func:`save_model`.
+    return_metadata : bool, default=False
+        If True, also return the ``metadata`` given to :func:`save_model`.
+
+    Returns
+    -------
+    estimator : CNNDigitClassifier
+        The fitted estimator.
+    metadata : dict
+        Only when ``return_metadata`` is True: the saved metadata, or an
+        empty dict.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is not a skdigits model file (another file, a plain
+        Keras ``.keras`` file, a damaged file) or one written in a newer
+        format than this version of skdigits reads; the message names the
+        file and what is wrong.
+
+    See Also
+    --------
+    save_model : Write a model file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from skdigits import CNNDigitClassifier, load_model, save_model
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNNDigitClassifier(filters=(8,), dense_units=16, epochs=2,
+    ...                          random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "digits-model.zip")
+    >>> save_model(clf, path, metadata={"trained_on": "sklearn digits"})
+    >>> loaded, metadata = load_model(path, return_metadata=True)
+    >>> metadata
+    {'trained_on': 'sklearn digits'}
+    >>> bool((loaded.predict(X[:20]) == clf.predict(X[:20])).all())
+    True
+    """
+    path = os.fspath(path)
+    name = repr(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such model file: {name}")
+    if os.path.isdir(path):
+        raise ValueError(f"{name} is a directory, not a skdigits model file.")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        # An empty or truncated file, random bytes, a text file, an image...
+        raise ValueError(
+            f"{name} is not a skdigits model file: it is not a zip archive "
+            f"({exc}). Model files are written by skdigits.save_model."
+        ) from None
+    with archive, tempfile.TemporaryDirectory(prefix="skdigits-load-") as scratch:
+        header = _read_header(archive, name)
+        model_path = os.path.join(scratch, _MODEL_MEMBER)
+        with (
+            archive.open(
+                _member(archive, _MODEL_MEMBER, _MAX_MODEL_BYTES, name)
+            ) as src,
+            open(model_path, "wb") as dst,
+        ):
+            _copy(src, dst, name)
+        network = _load_network(model_path, name)
+    try:
+        estimator = _restore(header, network)
+        metadata = _decode(header.get("metadata", {"__dict__": {}}))
+        if not isinstance(metadata, dict):
+            raise TypeError("metadata is not a dict")
+    except (
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        TypeError,
+        ValueError,
+    ) as exc:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: its state is invalid ({exc})."
+        ) from exc
+    if return_metadata:
+        return estimator, metadata
+    return estimator
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Write a file through a temporary name, then move it into place.
+
+    Yields the name of a new temporary file in the directory of ``path``;
+    when the block ends without an exception the file is flushed to disk and
+    renamed to ``path`` (replacing it atomically). On any exception, or an
+    interruption, the temporary file is removed and ``path`` is untouched.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The final file name. Its directory must exist.
+
+    Yields
+    ------
+    str
+        The temporary file's name, to write to.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"No such directory: {directory!r} (for {path!r})")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a directory")
+    fd, temporary = tempfile.mkstemp(
+        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+    )
+    os.close(fd)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        # mkstemp makes the file private (0600); give it a new file's mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+
+
+# ----------------------------------------------------------------------
+# writing
+
+
+def _header(estimator, metadata):
+    """The JSON document of ``estimator.json``."""
+    import keras
+
+    from . import __version__
+
+    params = {}
+    for key, value in sorted(estimator.get_params(deep=False).items()):
+        try:
+            params[key] = _encode(value)
+        except TypeError as exc:
+            raise TypeError(
+                f"Cannot save parameter {key}={value!r} to a model file: {exc}. "
+                "Model files hold only plain values (None, bool, int, float, str "
+                f"and lists, tuples and dicts of them); set {key} to such a value "
+                "(e.g. None) before saving, or use pickle/joblib to cache the "
+                "estimator in the same environment (trusted files only)."
+            ) from None
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict or None, got {metadata!r}")
+    try:
+        metadata = _encode(metadata or {})
+    except TypeError as exc:
+        raise TypeError(f"Cannot save the metadata to a model file: {exc}") from None
+
+    classes = np.asarray(estimator.classes_)
+    if classes.dtype.kind not in _LABEL_KINDS:
+        raise TypeError(
+            f"Cannot save class labels of dtype {classes.dtype} to a model file; "
+            "labels must be bools, ints, floats or strings."
+        )
+    fitted = {
+        "classes": {
+            "dtype": classes.dtype.str,
+            "values": [_encode(_python_scalar(c)) for c in classes],
+        },
+        "n_features_in": int(estimator.n_features_in_),
+        "image_shape": [int(d) for d in estimator.image_shape_],
+        "input_scale": float(estimator.input_scale_),
+        "X_dtype": np.dtype(estimator.X_dtype_).str,
+        "X_shape": [int(d) for d in estimator.X_shape_],
+        "history": _encode(dict(estimator.history_)),
+        "best_epoch": int(estimator.best_epoch_),
+    }
+    if hasattr(estimator, "feature_names_in_"):
+        fitted["feature_names_in"] = [str(n) for n in estimator.feature_names_in_]
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "class": _CLASS_NAME,
+        "skdigits_version": __version__,
+        "keras_version": keras.__version__,
+        "params": params,
+        "fitted": fitted,
+        "metadata": metadata,
+    }
+
+
+def _python_scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _encode(value):
+    """A JSON-plain form of ``value`` that :func:`_decode` turns back exactly.
+
+    Lists, str, bool, int, None and finite floats are themselves; every JSON
+    object is a tagged value: a tuple, a dict, a numpy scalar, a non-finite
+    float.
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.generic):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"numpy {value.dtype} values cannot be stored")
+        return {"__numpy__": value.dtype.str, "value": _encode(value.item())}
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("dict keys must be strings")
+        return {"__dict__": {k: _encode(v) for k, v in value.items()}}
+    raise TypeError(f"a {type(value).__name__} is not a plain value")
+
+
+# ----------------------------------------------------------------------
+# reading
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"__tuple__"}:
+        return tuple(_decode(v) for v in value["__tuple__"])
+    if set(value) == {"__dict__"}:
+        return {str(k): _decode(v) for k, v in value["__dict__"].items()}
+    if set(value) == {"__float__"} and value["__float__"] in ("nan", "inf", "-inf"):
+        return float(value["__float__"])
+    if set(value) == {"__numpy__", "value"}:
+        dtype = np.dtype(value["__numpy__"])
+        if dtype.kind not in "biuf":
+            raise ValueError(f"unsupported numpy scalar type {dtype}")
+        return dtype.type(_decode(value["value"]))
+    raise ValueError(f"unknown value {value!r}")
+
+
+def _member(archive, member, max_bytes, name):
+    try:
+        info = archive.getinfo(member)
+    except KeyError:
+        raise _missing_members(archive, name) from None
+    if info.file_size > max_bytes:
+        raise ValueError(
+            f"{name} is not a valid skdigits model file: its {member} is "
+            f"{info.file_size} bytes, more than the {max_bytes} a model holds."
+        )
+    return info
+
+
+def _missing_members(archive, name):
+    names = set(archive.namelist())
+    if {"config.json", "metadata.json"} <= names:
+        return ValueError(
+            f"{name} is a Keras model file (.keras), not a skdigits model file: "
+            "it holds a bare network without the estimator. Load it with "
+            "keras.saving.load_model; save estimators with skdigits.save_model."
+        )
+    missing = sorted({_MODEL_MEMBER, _STATE_MEMBER} - names)
+    return ValueError(
+        f"{name} is not a skdigits model file: this zip archive has no "
+        f"{' and no '.join(missing)}. Model files are written by "
+        "skdigits.save_model."
+    )
+
+
+def _read_header(archive, name):
+    if not {_MODEL_MEMBER, _STATE_MEMBER} <= set(archive.namelist()):
+        raise _missing_members(archive, name)
+    info = _member(archive, _STATE_MEMBER, _MAX_STATE_BYTES, name)
+    try:
+        header = json.loads(archive.read(info).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: cannot read its "
+            f"{_STATE_MEMBER} ({exc})."
+        ) from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise ValueError(
+            f"{name} is not a skdigits model file: its {_STATE_MEMBER} does not "
+            f"declare the format {FORMAT_NAME!r}."
+        )
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: invalid format_version "
+            f"{version!r}."
+        )
+    if version > FORMAT_VERSION:
+        from . import __version__
+
+        raise ValueError(
+            f"{name} is a skdigits model file of format version {version}, "
+            f"written by skdigits {header.get('skdigits_version', '?')}; this "
+            f"skdigits ({__version__}) reads format versions up to "
+            f"{FORMAT_VERSION}. Upgrade skdigits to load it."
+        )
+    if header.get("class") != _CLASS_NAME:
+        raise ValueError(
+            f"{name} holds a {header.get('class')!r}, which this skdigits cannot "
+            f"load (it loads {_CLASS_NAME})."
+        )
+    return header
+
+
+def _copy(src, dst, name):
+    try:
+        while chunk := src.read(2**20):
+            dst.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: cannot read its "
+            f"{_MODEL_MEMBER} ({exc})."
+        ) from None
+
+
+def _check_network_config(model_path, name):
+    """Refuse a network whose configuration names objects outside Keras."""
+    try:
+        with zipfile.ZipFile(model_path) as keras_file:
+            config = json.loads(keras_file.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: its {_MODEL_MEMBER} is "
+            f"not a Keras model ({exc})."
+        ) from None
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+            module = node.get("module")
+            registered = node.get("registered_name")
+            if "class_name" not in node:
+                continue
+            foreign_module = module is not None and not (
+                module == "keras" or str(module).startswith("keras.")
+            )
+            # A custom object is registered as "package>Name". Pickling a model
+            # with scikeras registers Keras' own Functional as ">Functional"
+            # (empty package), and the files saved afterwards name it so.
+            custom = registered not in (
+                None,
+                node["class_name"],
+                ">" + node["class_name"],
+            )
+            if node["class_name"] == "__lambda__" or foreign_module or custom:
+                raise ValueError(
+                    f"{name} is not a valid skdigits model file: its network "
+                    f"uses {node['class_name']!r} from {module!r}, which is not "
+                    "a Keras object; it was not loaded."
+                )
+
+
+def _load_network(model_path, name):
+    _check_network_config(model_path, name)
+    import keras
+
+    try:
+        return keras.saving.load_model(model_path, safe_mode=True)
+    except Exception as exc:  # Keras raises many kinds on a bad file
+        message = " ".join(str(exc).split())
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: Keras cannot load its "
+            f"network ({type(exc).__name__}: {message})."
+        ) from None
+
+
+def _restore(header, network):
+    """The fitted estimator from the JSON state and the loaded network."""
+    from ._classifier import CNNDigitClassifier
+
+    params = {str(k): _decode(v) for k, v in header["params"].items()}
+    fitted = header["fitted"]
+    classes_dtype = np.dtype(fitted["classes"]["dtype"])
+    if classes_dtype.kind not in _LABEL_KINDS:
+        raise ValueError(f"unsupported class label dtype {classes_dtype}")
+    classes = np.array(
+        [_decode(v) for v in fitted["classes"]["values"]], dtype=classes_dtype
+    )
+    image_shape = tuple(int(d) for d in fitted["image_shape"])
+    n_features = int(fitted["n_features_in"])
+    if math.prod(image_shape) != n_features:
+        raise ValueError(f"image_shape {image_shape} has not {n_features} values")
+    if tuple(network.input_shape[1:]) != image_shape:
+        raise ValueError(
+            f"the network takes {network.input_shape[1:]}, the estimator {image_shape}"
+        )
+    if network.output_shape[-1] != len(classes):
+        raise ValueError(
+            f"the network has {network.output_shape[-1]} outputs for "
+            f"{len(classes)} classes"
+        )
+
+    # set_params refuses unknown parameter names.
+    estimator = CNNDigitClassifier().set_params(**params)
+    state = vars(estimator)
+    # As CNNDigitClassifier._initialize does, from the saved values: the
+    # target encoder is fitted on the classes, which gives the same mapping
+    # as fitting it on the training labels.
+    estimator._random_state = None
+    estimator.classes_ = None
+    estimator.target_encoder_ = estimator.target_encoder.fit(classes)
+    state.update(estimator.target_encoder_.get_metadata())
+    estimator.classes_ = classes
+    estimator.n_features_in_ = n_features
+    if "feature_names_in" in fitted:
+        estimator.feature_names_in_ = np.asarray(
+            [str(n) for n in fitted["feature_names_in"]], dtype=object
+        )
+    estimator.image_shape_ = image_shape
+    estimator.input_scale_ = float(fitted["input_scale"])
+    estimator.X_dtype_ = np.dtype(fitted["X_dtype"])
+    estimator.X_shape_ = tuple(int(d) for d in fitted["X_shape"])
+    estimator.feature_encoder_ = estimator.feature_encoder.fit(
+        np.zeros((1, *image_shape), dtype=np.float32)
+    )
+    estimator.model_ = network
+    estimator._initialize_callbacks()
+    history = _decode(fitted["history"])
+    if not isinstance(history, dict):
+        raise ValueError("history is not a dict")
+    estimator.history_ = {str(k): list(v) for k, v in history.items()}
+    estimator.best_epoch_ = int(fitted["best_epoch"])
+    return estimator
+
+
+__all__ = ["atomic_path", "load_model", "save_model"]

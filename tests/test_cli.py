@@ -1,0 +1,338 @@
+"""The command line: ``python -m skdigits train / evaluate / predict``."""
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+import skdigits
+import skdigits.datasets
+from skdigits import CNNDigitClassifier, load_model, save_model
+from skdigits._cli import _to_model_input, main
+
+TINY = ["--set", "filters=(8,)", "--set", "dense_units=16", "--set", "epochs=2"]
+PNG = b"\x89PNG\r\n\x1a\n"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _run(argv, *, terminal=False):
+    """``main(argv)`` with its exit status, stdout and stderr."""
+    out, err = (_Terminal() if terminal else io.StringIO()), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A model file trained by the command line on the 8x8 digits, once."""
+    folder = tmp_path_factory.mktemp("trained")
+    model, history = folder / "model.zip", folder / "history.png"
+    status, out, err = _run(
+        ["train", "--dataset", "digits", "-o", model, "--plot-history", history]
+        + [*TINY, "--random-state", "0"]
+    )
+    assert status == 0, err
+    return types.SimpleNamespace(model=model, history=history, out=out)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Two digit photos: 8x8 test digits enlarged, dark ink on light paper."""
+    folder = tmp_path_factory.mktemp("images")
+    digits = load_digits()
+    paths = []
+    for index in (0, 1):  # a 0 and a 1
+        grey = 255 - (digits.images[index] * (255 / 16)).astype(np.uint8)
+        path = folder / f"digit{index}.png"
+        Image.fromarray(grey).resize((64, 64), Image.Resampling.BILINEAR).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def _is_png(path):
+    with open(path, "rb") as file:
+        return file.read(8) == PNG
+
+
+# --- help and version ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"]])
+def test_help(command, capsys):
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: skdigits")
+    if not command:
+        assert all(name in out for name in ("train", "evaluate", "predict"))
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"skdigits {skdigits.__version__}"
+
+
+# --- train, evaluate, predict on the 8x8 digits ---------------------------------
+
+
+def test_train_writes_a_model_file_and_a_summary(trained):
+    model, metadata = load_model(trained.model, return_metadata=True)
+    assert metadata == {
+        "dataset": "digits",
+        "n_train": 1347,
+        "split": {"test_size": 0.25, "random_state": 0},
+    }
+    assert model.get_params()["filters"] == (8,)
+    assert model.get_params()["dense_units"] == 16
+    assert model.random_state == 0
+    assert model.verbose == 0  # not a terminal
+    for label in (
+        "dataset:",
+        "epochs run:",
+        "best epoch:",
+        "validation accuracy:",
+        "fit time:",
+        f"model written:       {trained.model}",
+        f"learning curves:     {trained.history}",
+    ):
+        assert label in trained.out
+    assert "1347 training images" in trained.out
+    assert _is_png(trained.history)
+    assert sorted(os.listdir(trained.model.parent)) == ["history.png", "model.zip"]
+
+
+def test_evaluate_uses_the_held_out_digits(trained, tmp_path):
+    cm, samples = tmp_path / "cm.png", tmp_path / "samples.png"
+    status, out, err = _run(
+        ["evaluate", trained.model, "--confusion-matrix", cm, "--samples", samples]
+    )
+    assert status == 0, err
+    X, y = load_digits(return_X_y=True)
+    _, X_test, _, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    accuracy = load_model(trained.model).score(X_test, y_test)
+    assert f"accuracy: {accuracy:.4f}" in out
+    assert "450 test images" in out
+    assert "precision" in out and "macro avg" in out
+    assert _is_png(cm) and _is_png(samples)
+    assert sorted(os.listdir(tmp_path)) == ["cm.png", "samples.png"]
+
+
+def test_evaluate_mistakes_only(trained, tmp_path):
+    samples = tmp_path / "mistakes.png"
+    status, _, err = _run(
+        ["evaluate", trained.model, "--samples", samples, "--mistakes-only"]
+    )
+    assert status == 0, err
+    assert _is_png(samples)
+
+
+def test_predict_prints_a_digit_per_image(trained, images):
+    status, out, err = _run(["predict", trained.model, *images])
+    assert status == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2
+    for line, path in zip(lines, images, strict=True):
+        assert line.startswith(path)
+        assert "(p=" in line
+
+
+def test_predict_json(trained, images):
+    status, out, err = _run(["predict", trained.model, *images, "--json"])
+    assert status == 0, err
+    results = json.loads(out)
+    assert [r["path"] for r in results] == images
+    for result in results:
+        assert set(result) == {"path", "label", "probability", "probabilities"}
+        assert isinstance(result["label"], int)
+        probabilities = result["probabilities"]
+        assert sorted(probabilities) == [str(d) for d in range(10)]
+        assert sum(probabilities.values()) == pytest.approx(1, abs=1e-5)
+        assert result["probability"] == max(probabilities.values())
+        assert probabilities[str(result["label"])] == result["probability"]
+
+
+def test_images_are_brought_to_the_models_form():
+    ink = np.full((40, 30), 255, dtype=np.uint8)
+    ink[5:35, 12:18] = 0  # a "1", dark on light
+    small = types.SimpleNamespace(image_shape_=(8, 8, 1), input_scale_=16.0)
+    X = _to_model_input([ink], small)
+    assert X.shape == (1, 8, 8)
+    assert X.max() == 16.0
+    rows = np.flatnonzero(X[0].any(axis=1))
+    assert (rows.min(), rows.max()) == (0, 7)  # the whole frame, as 8x8 digits
+
+    mnist = types.SimpleNamespace(image_shape_=(28, 28, 1), input_scale_=255.0)
+    X = _to_model_input([ink], mnist)
+    assert X.shape == (1, 28, 28)
+    assert X.max() == 255.0
+    rows = np.flatnonzero(X[0].any(axis=1))
+    assert rows.max() - rows.min() + 1 == 20  # MNIST's 20x20 box
+
+
+# --- MNIST ------------------------------------------------------------------------
+
+
+def test_train_and_evaluate_on_mnist(mnist_data_home, tmp_path, monkeypatch):
+    real_fetch = skdigits.datasets.fetch_mnist
+    calls = []
+
+    def small_fetch(*, subset, data_home, return_X_y):
+        calls.append((subset, data_home))
+        X, y = real_fetch(subset=subset, data_home=data_home, return_X_y=True)
+        return X[:300], y[:300]
+
+    monkeypatch.setattr(skdigits.datasets, "fetch_mnist", small_fetch)
+    model = tmp_path / "mnist.zip"
+    status, out, err = _run(
+        ["train", "-o", model, "--data-home", mnist_data_home]
+        + [*TINY, "--set", "epochs=1", "--set", "validation_split=0"]
+    )
+    assert status == 0, err
+    assert "MNIST, 300 training images" in out
+    assert "validation accuracy: none" in out
+    assert load_model(model).image_shape_ == (28, 28, 1)
+
+    status, out, err = _run(["evaluate", model, "--data-home", mnist_data_home])
+    assert status == 0, err
+    assert "MNIST, 300 test images" in out
+    assert calls == [("train", mnist_data_home), ("test", mnist_data_home)]
+
+
+# --- errors -----------------------------------------------------------------------
+
+
+def _error_cases():
+    model = "{model}"
+    return [
+        (["train", "--set", "epocs=3"], "Did you mean 'epochs'"),
+        (["train", "--set", "filters=abc"], "filters must be"),
+        (["train", "--set", "epochs"], "--set expects KEY=VALUE"),
+        (["train", "-o", "{tmp}/missing/model.zip"], "no such directory"),
+        (["train", "-o", "{tmp}"], "is a directory"),
+        (["train", "--plot-history", "{tmp}/curves.xyz"], "image extension"),
+        (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["train", "--random-state", "x"], "invalid int value"),
+        (["fly"], "invalid choice: 'fly'"),
+        ([], "required: COMMAND"),
+        (["evaluate", "{tmp}/none.zip"], "No such model file"),
+        (["evaluate", "{text}"], "not a skdigits model file"),
+        (["evaluate", model, "--samples", "{tmp}/no/s.png"], "no such directory"),
+        (["predict", model], "required: IMAGE"),
+        (["predict", model, "{tmp}/none.png"], "No such image file"),
+        (["predict", model, "{text}"], "Cannot read"),
+        (["predict", "{text}", "{text}"], "not a skdigits model file"),
+    ]
+
+
+@pytest.mark.parametrize("argv, message", _error_cases())
+def test_errors_are_one_line_and_exit_2(trained, tmp_path, argv, message):
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image, not a model\n")
+    names = {"tmp": tmp_path, "model": trained.model, "text": text}
+    argv = [arg.format(**names) for arg in argv]
+    if argv[:1] == ["train"] and "-o" not in argv:
+        argv += ["-o", str(tmp_path / "model.zip")]
+    before = sorted(os.listdir(tmp_path))
+    status, out, err = _run(argv)
+    assert status == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("skdigits: error: ")
+    assert message in err
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize(
+    "options, terminal, verbose",
+    [
+        ([], False, 0),
+        (["--verbose"], False, 2),
+        ([], True, 1),
+        (["--verbose"], True, 1),
+        (["--set", "verbose=2"], True, 2),
+    ],
+)
+def test_keras_progress_bar_on_terminals_only(
+    tmp_path, monkeypatch, options, terminal, verbose
+):
+    seen = []
+
+    def record(self, X, y):
+        seen.append(self.verbose)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CNNDigitClassifier, "fit", record)
+    argv = ["train", "--dataset", "digits", "-o", tmp_path / "m.zip", *options]
+    assert _run(argv, terminal=terminal)[0] == 130
+    assert seen == [verbose]
+
+
+def test_evaluate_a_model_saved_without_metadata(trained, tmp_path):
+    # A model saved with save_model alone: its 8x8 input says which dataset.
+    save_model(load_model(trained.model), tmp_path / "plain.zip")
+    status, out, err = _run(["evaluate", tmp_path / "plain.zip"])
+    assert status == 0, err
+    assert "scikit-learn 8x8 digits (held out), 450 test images" in out
+
+
+def test_failed_training_writes_nothing(tmp_path, monkeypatch):
+    def fail(self, X, y):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CNNDigitClassifier, "fit", fail)
+    model = tmp_path / "model.zip"
+    status, _, err = _run(["train", "--dataset", "digits", "-o", model, *TINY])
+    assert status == 130
+    assert err == "skdigits: interrupted\n"
+    assert os.listdir(tmp_path) == []
+
+
+# --- as a real program -------------------------------------------------------------
+
+
+def _python_m_skdigits(*args, cwd):
+    path = [ROOT, os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    env.pop("SKDIGITS_NUM_THREADS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "skdigits", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_python_m_skdigits(tmp_path):
+    done = _python_m_skdigits("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "usage: skdigits" in done.stdout
+
+    done = _python_m_skdigits("evaluate", "missing.zip", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "skdigits: error: No such model file: 'missing.zip'\n"
+
+    quick = ["--set", "epochs=1", "--set", "validation_split=0"]
+    done = _python_m_skdigits(
+        "train", "--dataset", "digits", *TINY, *quick, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "skdigits-model.zip" in done.stdout
+    assert os.listdir(tmp_path) == ["skdigits-model.zip"]

@@ -1,0 +1,435 @@
+"""Model files: save_model / load_model, and pickle / joblib round trips."""
+
+import copy
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+
+import joblib
+import keras
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+
+import skdigits
+from skdigits import CNNDigitClassifier, load_model, save_model
+
+TINY = dict(filters=(8,), dense_units=16, epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X_train, _, y_train, _ = digits
+    params = {**TINY, "callbacks__early_stopping__patience": 1, "batch_size": 64}
+    return CNNDigitClassifier(**params).fit(X_train, y_train)
+
+
+@pytest.fixture(scope="module")
+def saved(fitted, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.zip"
+    save_model(fitted, path, metadata={"dataset": "digits", "n": 3})
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded(saved):
+    return load_model(saved)
+
+
+# --- round trip ---------------------------------------------------------------
+
+
+def test_loaded_model_predicts_bit_for_bit(fitted, loaded, digits):
+    X_test, y_test = digits[1], digits[3]
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+    np.testing.assert_array_equal(loaded.predict(X_test), fitted.predict(X_test))
+    assert loaded.score(X_test, y_test) == fitted.score(X_test, y_test)
+
+
+def test_loaded_model_has_the_fitted_state(fitted, loaded):
+    assert type(loaded) is CNNDigitClassifier
+    assert loaded.get_params() == fitted.get_params()
+    assert repr(loaded) == repr(fitted)
+    assert set(vars(loaded)) == set(vars(fitted))
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    assert loaded.classes_.dtype == fitted.classes_.dtype
+    for name in (
+        "n_classes_",
+        "n_features_in_",
+        "image_shape_",
+        "input_scale_",
+        "history_",
+        "best_epoch_",
+        "X_dtype_",
+        "X_shape_",
+        "n_outputs_expected_",
+    ):
+        assert getattr(loaded, name) == getattr(fitted, name), name
+    assert isinstance(loaded.model_, keras.Model)
+    assert loaded.model_.to_json() == fitted.model_.to_json()
+
+
+def test_file_layout_is_a_zip_of_keras_model_and_json(saved):
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["estimator.json", "model.keras"]
+        header = json.loads(archive.read("estimator.json"))
+    assert header["format"] == "skdigits-model"
+    assert header["format_version"] == 1
+    assert header["skdigits_version"] == skdigits.__version__
+    assert header["params"]["filters"] == {"__tuple__": [8]}
+    assert header["fitted"]["classes"]["values"] == list(range(10))
+    assert header["metadata"] == {"__dict__": {"dataset": "digits", "n": 3}}
+
+
+def test_metadata_is_returned_on_request(saved):
+    _, metadata = load_model(saved, return_metadata=True)
+    assert metadata == {"dataset": "digits", "n": 3}
+
+
+def test_loaded_model_can_be_cloned_and_refitted(saved, fitted, digits):
+    X_train, X_test, y_train, _ = digits
+    model = load_model(saved)
+    assert clone(model).get_params() == fitted.get_params()
+    model.set_params(epochs=1, validation_split=0).fit(X_train[:300], y_train[:300])
+    assert len(model.history_["loss"]) == 1
+    assert model.predict(X_test).shape == (len(X_test),)
+
+
+def test_loaded_model_continues_training_with_partial_fit(saved, digits):
+    X_train, _, y_train, _ = digits
+    model = load_model(saved)
+    n_epochs = len(model.history_["loss"])
+    model.partial_fit(X_train[:200], y_train[:200])
+    assert len(model.history_["loss"]) == n_epochs + 1
+
+
+@pytest.mark.parametrize(
+    "make_labels",
+    [
+        pytest.param(lambda y: np.array(["zero", "one", "two"])[y % 3], id="str"),
+        pytest.param(lambda y: y % 2 == 0, id="bool"),
+    ],
+)
+def test_labels_of_a_real_fit_come_back_with_their_dtype(make_labels, digits, tmp_path):
+    X_train, X_test, y_train, _ = digits
+    labels = make_labels(y_train[:200])
+    params = {**TINY, "epochs": 1, "validation_split": 0}
+    clf = CNNDigitClassifier(**params).fit(X_train[:200], labels)
+    save_model(clf, tmp_path / "model.zip")
+    loaded = load_model(tmp_path / "model.zip")
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    predicted = loaded.predict(X_test[:50])
+    assert predicted.dtype == clf.predict(X_test[:50]).dtype
+    np.testing.assert_array_equal(predicted, clf.predict(X_test[:50]))
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [
+        np.arange(10, dtype=np.int32),
+        np.arange(10, dtype=np.uint8) * 20,
+        np.arange(10, dtype=np.float32) * 2,
+        np.arange(10, dtype=np.float64) - 5,
+        np.array(list("abcdefghij")),
+        np.array([f"digit {d}" for d in range(10)], dtype=object),
+    ],
+    ids=lambda classes: str(classes.dtype),
+)
+def test_labels_come_back_with_their_dtype(fitted, digits, tmp_path, classes):
+    relabeled = copy.copy(fitted)
+    relabeled.classes_ = classes
+    save_model(relabeled, tmp_path / "model.zip")
+    loaded = load_model(tmp_path / "model.zip")
+    assert loaded.classes_.dtype == classes.dtype
+    np.testing.assert_array_equal(loaded.classes_, classes)
+    X_test = digits[1]
+    np.testing.assert_array_equal(loaded.predict(X_test), relabeled.predict(X_test))
+
+
+def test_feature_names_are_kept(fitted, tmp_path):
+    named = copy.copy(fitted)
+    named.feature_names_in_ = np.array([f"px{i}" for i in range(64)], dtype=object)
+    save_model(named, tmp_path / "model.zip")
+    loaded = load_model(tmp_path / "model.zip")
+    np.testing.assert_array_equal(loaded.feature_names_in_, named.feature_names_in_)
+    assert loaded.feature_names_in_.dtype == object
+
+
+def test_numpy_and_nonfinite_parameters_round_trip(fitted, tmp_path):
+    odd = copy.copy(fitted)
+    odd.set_params(
+        learning_rate=np.float32(0.001),
+        batch_size=np.int64(64),
+        callbacks__early_stopping__baseline=float("-inf"),
+        callbacks=[],
+    )
+    save_model(odd, tmp_path / "model.zip")
+    params = load_model(tmp_path / "model.zip").get_params()
+    assert params == odd.get_params()
+    assert type(params["learning_rate"]) is np.float32
+    assert type(params["batch_size"]) is np.int64
+    assert params["callbacks"] == []
+
+
+def test_importing_skdigits_api_does_not_import_tensorflow():
+    code = (
+        "import sys, skdigits; skdigits.save_model; skdigits.load_model; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- pickle and joblib ------------------------------------------------------
+
+
+def test_pickle_round_trip(fitted, digits):
+    X_test = digits[1]
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+
+
+def test_save_after_pickling_in_the_same_process(fitted, digits, tmp_path):
+    # scikeras registers Functional as a custom object ">Functional" when it
+    # pickles a model; files saved afterwards name it so and must still load.
+    pickle.dumps(fitted)
+    save_model(fitted, tmp_path / "model.zip")
+    with zipfile.ZipFile(tmp_path / "model.zip") as archive:
+        with zipfile.ZipFile(io.BytesIO(archive.read("model.keras"))) as inner:
+            config = json.loads(inner.read("config.json"))
+    assert config["registered_name"] == ">Functional"
+    X_test = digits[1]
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "model.zip").predict_proba(X_test),
+        fitted.predict_proba(X_test),
+    )
+
+
+def test_joblib_round_trip(fitted, digits, tmp_path):
+    X_test = digits[1]
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+
+
+# --- what cannot be saved ----------------------------------------------------
+
+
+def test_unfitted_estimator_is_not_saved(tmp_path):
+    with pytest.raises(NotFittedError):
+        save_model(CNNDigitClassifier(), tmp_path / "model.zip")
+    assert os.listdir(tmp_path) == []
+
+
+def test_other_objects_are_not_saved(tmp_path):
+    with pytest.raises(TypeError, match="saves a CNNDigitClassifier.*pickle"):
+        save_model({"not": "an estimator"}, tmp_path / "model.zip")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("callbacks", [keras.callbacks.TerminateOnNaN()]),
+        ("random_state", np.random.RandomState(0)),
+    ],
+)
+def test_non_plain_parameters_are_a_clear_error(fitted, tmp_path, param, value):
+    odd = copy.copy(fitted)
+    setattr(odd, param, value)
+    with pytest.raises(TypeError, match=f"Cannot save parameter {param}=.*pickle"):
+        save_model(odd, tmp_path / "model.zip")
+    assert os.listdir(tmp_path) == []
+
+
+def test_non_plain_metadata_is_a_clear_error(fitted, tmp_path):
+    with pytest.raises(TypeError, match="metadata"):
+        save_model(fitted, tmp_path / "model.zip", metadata={"when": object()})
+    assert os.listdir(tmp_path) == []
+
+
+# --- atomic writes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error", [OSError("No space left on device"), KeyboardInterrupt()]
+)
+def test_failed_save_leaves_no_file_and_keeps_the_old_one(
+    fitted, tmp_path, monkeypatch, error
+):
+    target = tmp_path / "model.zip"
+    target.write_bytes(b"the previous model")
+
+    writestr = zipfile.ZipFile.writestr
+    calls = []
+
+    def fail_on_the_state(self, name, *args, **kwargs):
+        # model.keras is already in the archive when this fails.
+        calls.append(name)
+        if name == "estimator.json":
+            raise error
+        return writestr(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", fail_on_the_state)
+    with pytest.raises(type(error)):
+        save_model(fitted, target)
+    assert "estimator.json" in calls
+    assert os.listdir(tmp_path) == ["model.zip"]
+    assert target.read_bytes() == b"the previous model"
+
+    monkeypatch.undo()
+    save_model(fitted, target)  # and a later save replaces it
+    assert os.listdir(tmp_path) == ["model.zip"]
+    assert zipfile.is_zipfile(target)
+
+
+def test_save_into_a_missing_directory_fails_cleanly(fitted, tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such directory"):
+        save_model(fitted, tmp_path / "missing" / "model.zip")
+    assert os.listdir(tmp_path) == []
+
+
+# --- what cannot be loaded ---------------------------------------------------
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _rewrite_header(saved, path, change):
+    with zipfile.ZipFile(saved) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(members["estimator.json"])
+    change(header)
+    members["estimator.json"] = json.dumps(header)
+    return _zip(path, members)
+
+
+def test_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No such model file.*nothing.zip"):
+        load_model(tmp_path / "nothing.zip")
+
+
+@pytest.mark.parametrize(
+    "name, data, match",
+    [
+        ("random.zip", bytes(range(256)) * 8, "not a skdigits model file.*not a zip"),
+        ("notes.txt", b"just some text\n", "not a skdigits model file.*not a zip"),
+        ("empty.zip", b"", "not a skdigits model file.*not a zip"),
+    ],
+)
+def test_non_model_files_are_a_clear_error(tmp_path, name, data, match):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=match) as info:
+        load_model(path)
+    assert name in str(info.value)
+
+
+def test_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="is a directory"):
+        load_model(tmp_path)
+
+
+def test_plain_zip_is_a_clear_error(tmp_path):
+    path = _zip(tmp_path / "plain.zip", {"readme.txt": "hello"})
+    with pytest.raises(ValueError, match="plain.zip.*no estimator.json"):
+        load_model(path)
+
+
+def test_bare_keras_file_is_a_clear_error(fitted, tmp_path):
+    path = tmp_path / "network.keras"
+    fitted.model_.save(path)
+    with pytest.raises(ValueError, match="network.keras.*Keras model file.*keras.sav"):
+        load_model(path)
+
+
+def test_newer_format_version_is_a_clear_error(saved, tmp_path):
+    path = _rewrite_header(
+        saved, tmp_path / "future.zip", lambda h: h.update(format_version=99)
+    )
+    with pytest.raises(ValueError, match="future.zip.*format version 99.*Upgrade"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda h: h.update(format="something-else"), "does not declare the format"),
+        (lambda h: h.update(format_version="1"), "invalid format_version"),
+        (lambda h: h.update({"class": "os.system"}), "cannot load"),
+        (lambda h: h["fitted"].pop("classes"), "damaged.*classes"),
+        (lambda h: h["fitted"].update(image_shape=[4, 4, 1]), "damaged"),
+        (lambda h: h["params"].update(epochs={"__code__": 1}), "damaged"),
+        (lambda h: h["params"].update(bogus=1), "damaged.*bogus"),
+    ],
+)
+def test_damaged_state_is_a_clear_error(saved, tmp_path, change, match):
+    path = _rewrite_header(saved, tmp_path / "damaged.zip", change)
+    with pytest.raises(ValueError, match=match) as info:
+        load_model(path)
+    assert "damaged.zip" in str(info.value)
+
+
+def test_invalid_json_is_a_clear_error(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        network = archive.read("model.keras")
+    path = _zip(
+        tmp_path / "bad.zip", {"model.keras": network, "estimator.json": "{oops"}
+    )
+    with pytest.raises(ValueError, match="bad.zip.*damaged.*estimator.json"):
+        load_model(path)
+
+
+def test_network_naming_foreign_code_is_refused(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        header = archive.read("estimator.json")
+        with zipfile.ZipFile(io.BytesIO(archive.read("model.keras"))) as inner:
+            parts = {name: inner.read(name) for name in inner.namelist()}
+    config = json.loads(parts["config.json"])
+    layer = config["config"]["layers"][1]
+    layer["module"], layer["class_name"] = "os", "system"
+    parts["config.json"] = json.dumps(config)
+    network = io.BytesIO()
+    with zipfile.ZipFile(network, "w") as inner:
+        for name, data in parts.items():
+            inner.writestr(name, data)
+    path = _zip(
+        tmp_path / "evil.zip",
+        {"model.keras": network.getvalue(), "estimator.json": header},
+    )
+    with pytest.raises(ValueError, match="evil.zip.*'system' from 'os'.*not loaded"):
+        load_model(path)
+
+
+def test_damaged_network_is_a_clear_error(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        header = archive.read("estimator.json")
+    path = _zip(
+        tmp_path / "broken.zip",
+        {"model.keras": b"not a keras file", "estimator.json": header},
+    )
+    with pytest.raises(ValueError, match="broken.zip.*damaged.*model.keras"):
+        load_model(path)
