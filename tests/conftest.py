@@ -13,7 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow: needs minutes (full MNIST fits, clusters)"
+        "markers",
+        "slow: takes a minute or more; deselected by default, run with -m slow",
     )
 
 
