@@ -4,11 +4,18 @@ The estimator is imported lazily so that ``import skdigits.datasets`` (or the
 command line's ``--help``) does not pay for importing TensorFlow.
 """
 
-from . import _runtime  # noqa: F401  (sets TensorFlow's options before it loads)
+# _runtime sets TensorFlow's options, so it is imported before TensorFlow is.
+from ._runtime import set_num_threads
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["CNNDigitClassifier", "__version__", "load_model", "save_model"]
+__all__ = [
+    "CNNDigitClassifier",
+    "__version__",
+    "load_model",
+    "save_model",
+    "set_num_threads",
+]
 
 
 def __getattr__(name):

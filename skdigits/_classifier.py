@@ -95,7 +95,7 @@ class CNNDigitClassifier(KerasClassifier):
         Number of classes.
     n_features_in_ : int
         Number of values per sample (pixels times channels) seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fit on a DataFrame with string column names.
     image_shape_ : tuple of int
         ``(height, width, channels)`` that each sample is read as.
@@ -479,6 +479,7 @@ class CNNDigitClassifier(KerasClassifier):
             The fitted estimator.
         """
         self._check_params()
+        _runtime.apply_env_threads()
         before = dict(vars(self))
         try:
             seed = _runtime.seed_from(self.random_state)

@@ -9,6 +9,7 @@ pools. Nothing else in skdigits touches global random state or thread settings.
 import contextlib
 import os
 import random
+import warnings
 
 import numpy as np
 
@@ -102,6 +103,13 @@ def set_num_threads(n_threads=None):
     ------
     ValueError
         If the count is not a positive integer.
+    RuntimeError
+        If TensorFlow's pools already run with another size.
+
+    Examples
+    --------
+    >>> import skdigits
+    >>> skdigits.set_num_threads()  # SKDIGITS_NUM_THREADS is unset: no change
     """
     if n_threads is None:
         value = os.environ.get(NUM_THREADS_ENV)
@@ -135,3 +143,22 @@ def set_num_threads(n_threads=None):
             "the first fit or prediction"
         ) from exc
     return int(n_threads)
+
+
+_env_threads_applied = False
+
+
+def apply_env_threads():
+    """Apply ``SKDIGITS_NUM_THREADS`` once per process, at the first fit.
+
+    So that setting the variable for worker processes (joblib, Dask) is
+    enough. If TensorFlow already runs with other pools, warn and go on.
+    """
+    global _env_threads_applied
+    if _env_threads_applied:
+        return
+    _env_threads_applied = True
+    try:
+        set_num_threads()
+    except RuntimeError as exc:
+        warnings.warn(str(exc), RuntimeWarning, stacklevel=3)

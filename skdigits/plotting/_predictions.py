@@ -87,7 +87,7 @@ class SamplePredictionsDisplay:
     >>> bool((mistakes.proba[:-1] >= mistakes.proba[1:]).all())
     True
 
-From labels you already have (flat rows of 64 values are read as 8x8):
+    From labels you already have (flat rows of 64 values are read as 8x8):
 
     >>> display = SamplePredictionsDisplay.from_predictions(
     ...     X[:4], y[:4], [0, 1, 2, 8], proba=[0.9, 0.8, 0.7, 0.6])
