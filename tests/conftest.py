@@ -26,6 +26,16 @@ def _fixed_global_seeds():
 
 
 @pytest.fixture(scope="session")
+def digits():
+    """The 8x8 digits split 75/25, stratified: X_train, X_test, y_train, y_test."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="session")
 def mnist_data_home():
     """The scikit-learn data home holding MNIST, or skip when it is absent.
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.model_selection import (
@@ -15,7 +14,6 @@ from sklearn.model_selection import (
     StratifiedKFold,
     check_cv,
     cross_val_score,
-    train_test_split,
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -25,12 +23,6 @@ from skdigits import CNNDigitClassifier
 
 # A configuration that learns the 8x8 digits in a few seconds.
 FAST = dict(filters=(16,), dense_units=64, batch_size=32, epochs=20, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
 
 
 @pytest.fixture(scope="module")

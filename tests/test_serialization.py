@@ -14,20 +14,12 @@ import keras
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
 
 import skdigits
 from skdigits import CNNDigitClassifier, load_model, save_model
 
 TINY = dict(filters=(8,), dense_units=16, epochs=2, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
 
 
 @pytest.fixture(scope="module")
