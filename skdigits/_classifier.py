@@ -1,5 +1,7 @@
 """CNNDigitClassifier: the convolutional network as a scikit-learn classifier."""
 
+import contextlib
+import inspect
 import math
 
 import keras
@@ -480,16 +482,22 @@ class CNNDigitClassifier(KerasClassifier):
         """
         self._check_params()
         _runtime.apply_env_threads()
-        before = dict(vars(self))
-        try:
+        with self._unchanged_on_failure():
             seed = _runtime.seed_from(self.random_state)
             with _runtime.seeded(seed):
                 self._fit_new(X, y, sample_weight, seed)
+        return self
+
+    @contextlib.contextmanager
+    def _unchanged_on_failure(self):
+        """Put every attribute back as it was if the block raises."""
+        before = dict(vars(self))
+        try:
+            yield
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
             raise
-        return self
 
     def _fit_new(self, X, y, sample_weight, seed):
         self.classes_ = None  # scikeras' target encoder reads it
@@ -533,14 +541,9 @@ class CNNDigitClassifier(KerasClassifier):
             The estimator.
         """
         self._check_params()
-        before = dict(vars(self))
-        try:
+        with self._unchanged_on_failure():
             super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
             self.best_epoch_ = len(self.history_["loss"])
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(before)
-            raise
         return self
 
     # ------------------------------------------------------------------
@@ -620,8 +623,6 @@ _MISSING = object()
 
 
 def _signature_parameters(cls):
-    import inspect
-
     return inspect.signature(cls.__init__).parameters
 
 
