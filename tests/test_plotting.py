@@ -4,11 +4,11 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.collections import LineCollection
 from matplotlib.image import AxesImage
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -60,7 +60,8 @@ def test_history_from_estimator_draws_curves_of_the_fit(fitted):
     display = TrainingHistoryDisplay.from_estimator(fitted)
 
     assert len(display.axes_) == 2
-    assert list(display.figure_.axes) == list(display.axes_)
+    # The two panels, and the learning-rate twin of the loss panel.
+    assert display.figure_.axes == [*display.axes_, display.learning_rate_axis_]
     assert [ax.get_title() for ax in display.axes_] == ["Accuracy", "Loss"]
     assert set(display.lines_) == {"accuracy", "val_accuracy", "loss", "val_loss"}
     n_epochs = len(fitted.history_["loss"])
@@ -74,6 +75,11 @@ def test_history_from_estimator_draws_curves_of_the_fit(fitted):
         labels = _legend_labels(ax)
         assert labels[:2] == ["training", "validation"]
         assert f"weights kept (epoch {fitted.best_epoch_})" in labels
+    assert "learning rate" not in _legend_labels(accuracy_ax)
+    assert _legend_labels(loss_ax)[-1] == "learning rate"
+    line = display.learning_rate_line_
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(1, n_epochs + 1))
+    np.testing.assert_allclose(line.get_ydata(), fitted.history_["learning_rate"])
 
 
 def test_history_best_epoch_marker_is_at_best_epoch(fitted):
@@ -102,35 +108,90 @@ def _history(learning_rate):
     }
 
 
-def test_history_marks_epochs_trained_at_a_reduced_learning_rate():
-    # Epoch 3 is the first at 5e-4, epoch 5 the first at 2.5e-4; the rise at
-    # epoch 7 (a schedule may raise it) is no reduction.
-    rates = [1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 1e-3]
+def _schedule(n_epochs=10, peak=1e-3, halve_after=5):
+    """Per-epoch rates of a warm-up, a cosine decay to 0 and one halving."""
+    rates = peak * 0.5 * (1 + np.cos(np.pi * np.linspace(0, 1, n_epochs - 1)))
+    rates = np.concatenate([[peak / 10], rates])  # the warm-up epoch
+    rates[halve_after:] /= 2
+    return rates
+
+
+def _axes_fraction(axis, y):
+    """Heights of the values ``y`` on ``axis``, from 0 (bottom) to 1 (top)."""
+    points = np.column_stack([np.ones_like(y), y])
+    return axis.transAxes.inverted().transform(axis.transData.transform(points))[:, 1]
+
+
+def test_history_draws_the_learning_rate_on_a_twin_of_the_loss_panel():
+    rates = _schedule()
+    display = TrainingHistoryDisplay(_history(rates), best_epoch=9).plot()
+    accuracy_ax, loss_ax = display.axes_
+    axis, line = display.learning_rate_axis_, display.learning_rate_line_
+
+    # A twin of the loss panel only: same x-axis, its own y-axis on the right.
+    assert display.figure_.axes == [accuracy_ax, loss_ax, axis]
+    assert axis.get_shared_x_axes().joined(axis, loss_ax)
+    assert axis.yaxis.get_label_position() == "right"
+    assert axis.get_ylabel() == "learning rate"
+    assert axis.get_yscale() == "log"
+    assert list(axis.lines) == [line]
+    assert line not in loss_ax.lines
+    # One point per epoch, the history's rates as they are.
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(1, 11))
+    np.testing.assert_array_equal(line.get_ydata(), rates)
+    assert line.get_color() not in {
+        curve.get_color() for curve in display.lines_.values()
+    }
+    # In the loss panel's legend, which is drawn over it with the curves.
+    assert _legend_labels(loss_ax) == [
+        "training",
+        "validation",
+        "weights kept (epoch 9)",
+        "learning rate",
+    ]
+    assert "learning rate" not in _legend_labels(accuracy_ax)
+    assert loss_ax.get_zorder() > axis.get_zorder()
+    # The rates keep out of the top of the panel, where the legend goes...
+    heights = _axes_fraction(axis, rates[rates > 0])
+    assert np.all((heights > 0) & (heights < 0.7))
+    # ... and do not stretch the loss axis.
+    assert loss_ax.get_ylim()[0] > 0.25
+
+
+def test_history_constant_learning_rate_is_a_flat_line():
+    display = TrainingHistoryDisplay(_history([1e-3] * 4)).plot()
+    axis = display.learning_rate_axis_
+
+    np.testing.assert_array_equal(display.learning_rate_line_.get_ydata(), [1e-3] * 4)
+    assert axis.get_yscale() == "log"
+    low, high = axis.get_ylim()
+    assert 0 < low < 1e-3 < high and np.isfinite(high)
+    assert 0 < _axes_fraction(axis, np.array([1e-3]))[0] < 0.7
+    display.figure_.canvas.draw()
+
+
+@pytest.mark.parametrize("last", [0.0, 1e-12], ids=["zero", "tiny"])
+def test_history_learning_rate_ending_at_or_near_zero(last):
+    # A cosine schedule ends at exactly 0, or nearly: the log axis holds, and
+    # keeps to 3 decades below the highest rate rather than showing 1e-12.
+    rates = [1e-4, 1e-3, 8e-4, 4e-4, 1e-4, last]
     display = TrainingHistoryDisplay(_history(rates)).plot()
+    axis = display.learning_rate_axis_
 
-    np.testing.assert_array_equal(display.lr_reduction_epochs_, [3, 5])
-    assert len(display.lr_reduction_lines_) == 2
-    for ax, lines in zip(display.axes_, display.lr_reduction_lines_, strict=True):
-        assert isinstance(lines, LineCollection)
-        assert lines in ax.collections
-        xs = [segment[:, 0].tolist() for segment in lines.get_segments()]
-        assert xs == [[2.5, 2.5], [4.5, 4.5]]  # between the epochs
-        assert _legend_labels(ax).count("learning rate reduced") == 1
-    assert display.best_epoch_lines_ is None
-    # The markers span each panel without stretching the loss axis to 0.
-    assert display.axes_[1].get_ylim()[0] > 0.25
+    np.testing.assert_array_equal(display.learning_rate_line_.get_ydata(), rates)
+    assert axis.get_yscale() == "log"
+    low, high = axis.get_ylim()
+    assert 1e-7 < low < 1e-4 and 1e-3 < high < 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        display.figure_.canvas.draw()
 
 
-@pytest.mark.parametrize(
-    "rates", [[1e-3] * 4, [1e-4, 1e-3, 1e-3, 1e-3]], ids=["constant", "rising"]
-)
-def test_history_without_a_reduction_draws_no_reduction_marker(rates):
-    display = TrainingHistoryDisplay(_history(rates)).plot()
-    assert display.lr_reduction_lines_ is None
-    assert len(display.lr_reduction_epochs_) == 0
-    for ax in display.axes_:
-        assert not ax.collections
-        assert "learning rate reduced" not in _legend_labels(ax)
+def test_history_learning_rate_never_positive_is_on_a_linear_axis():
+    display = TrainingHistoryDisplay(_history([0.0] * 3)).plot()
+    assert display.learning_rate_axis_.get_yscale() == "linear"
+    np.testing.assert_array_equal(display.learning_rate_line_.get_ydata(), [0, 0, 0])
+    display.figure_.canvas.draw()
 
 
 def test_history_without_validation_or_learning_rate():
@@ -138,17 +199,20 @@ def test_history_without_validation_or_learning_rate():
     display = TrainingHistoryDisplay(history, best_epoch=3).plot()
 
     assert set(display.lines_) == {"accuracy", "loss"}
-    assert len(display.lr_reduction_epochs_) == 0
-    assert display.lr_reduction_lines_ is None
+    assert display.learning_rate_line_ is None
+    assert display.learning_rate_axis_ is None
+    assert display.figure_.axes == list(display.axes_)  # no twin
     for ax in display.axes_:
         assert _legend_labels(ax) == ["training", "weights kept (epoch 3)"]
 
 
 def test_history_reads_a_keras_history_object():
+    # Keras 2 logged the learning rate as "lr".
     history = types.SimpleNamespace(history={"loss": [1.0, 0.5], "lr": [0.1, 0.05]})
     display = TrainingHistoryDisplay(history).plot()
     assert set(display.lines_) == {"loss"}
-    np.testing.assert_array_equal(display.lr_reduction_epochs_, [2])
+    np.testing.assert_array_equal(display.learning_rate_line_.get_ydata(), [0.1, 0.05])
+    assert _legend_labels(display.axes_[1]) == ["training", "learning rate"]
 
 
 def test_history_draws_on_the_axes_given():
@@ -160,6 +224,10 @@ def test_history_draws_on_the_axes_given():
     assert plt.get_fignums() == [fig.number]
     assert display.lines_["accuracy"] in axes[0].lines
     assert display.lines_["loss"] in axes[1].lines
+    assert display.learning_rate_axis_.figure is fig
+    assert display.learning_rate_axis_.get_shared_x_axes().joined(
+        display.learning_rate_axis_, axes[1]
+    )
 
 
 def test_history_from_estimator_passes_ax(fitted):

@@ -46,7 +46,11 @@ print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
 # ---------------
 # Accuracy and loss per epoch, on the training images and on the held-out
 # validation images. The dashed line marks the epoch whose weights the model
-# kept: early stopping restores the best validation epoch.
+# kept: early stopping restores the best validation epoch. The thin purple
+# line is the learning rate at the end of each epoch, on the loss panel's
+# right-hand (logarithmic) axis: it falls along a cosine after the warm-up,
+# and steps down wherever the validation accuracy stalled and the rate was
+# halved.
 from skdigits.plotting import TrainingHistoryDisplay
 
 TrainingHistoryDisplay.from_estimator(clf)

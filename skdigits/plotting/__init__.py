@@ -6,8 +6,8 @@ and the Matplotlib artists are attributes ending in ``_``. Matplotlib is
 imported only when something is drawn.
 
 - :class:`TrainingHistoryDisplay`: accuracy and loss per epoch, training and
-  validation, with the epoch early stopping kept and the learning-rate
-  reductions marked.
+  validation, with the epoch early stopping kept marked and the learning rate
+  drawn on a second axis of the loss panel.
 - :class:`SamplePredictionsDisplay`: a grid of digit images titled with the
   predicted and true labels, green when right and red when wrong; with
   ``mistakes_only=True``, the most confident mistakes.

@@ -1,4 +1,4 @@
-"""Learning curves: accuracy and loss per epoch, as the network trained."""
+"""Learning curves: accuracy, loss and learning rate per epoch of a fit."""
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -6,6 +6,10 @@ from sklearn.utils.validation import check_is_fitted
 # The two panels, left to right: (history key, title).
 _PANELS = (("accuracy", "Accuracy"), ("loss", "Loss"))
 _LEARNING_RATE_KEYS = ("learning_rate", "lr")
+_LEARNING_RATE_COLOR = "tab:purple"
+# The learning-rate axis spans at most this many decades below the highest
+# rate, so that a schedule ending at (nearly) 0 does not squash the rest.
+_LEARNING_RATE_DECADES = 3
 
 
 class TrainingHistoryDisplay:
@@ -14,11 +18,20 @@ class TrainingHistoryDisplay:
     Two panels side by side, accuracy on the left and loss on the right, each
     with the training curve and, when the fit held out validation data, the
     validation curve. A dashed vertical line marks the epoch whose weights the
-    model kept (early stopping restores the best epoch), and dotted vertical
-    lines mark where the learning rate was reduced (on plateau): each is drawn
-    half an epoch before the first epoch trained at the lower rate, between it
-    and the last epoch at the higher rate, so it never hides the best-epoch
-    line.
+    model kept (early stopping restores the best epoch). When the history
+    records the learning rate, the loss panel also draws it, one point per
+    epoch, as a thin line on a second y-axis on its right: a warm-up over
+    several epochs, a cosine decay and a reduction on plateau each show for
+    what they are. (The history holds the rate at the end of each epoch, so a
+    one-epoch warm-up shows only as a first point at the full rate.)
+
+    The learning-rate axis is logarithmic, so that each reduction by a given
+    factor is a step of the same height, and it keeps the rates to the lower
+    two thirds of the panel, out of the way of a legend at the top. It spans
+    at most three decades below the highest rate: a lower rate, 0 included (a
+    cosine schedule may end at exactly 0), runs off the bottom of the panel
+    rather than squashing the rest of the curve. A constant rate is a flat
+    line. Only when no rate is positive is the axis linear.
 
     Create it with :meth:`from_estimator`, or from a history dict and call
     :meth:`plot`. All attributes ending in ``_`` are set by :meth:`plot`.
@@ -27,8 +40,8 @@ class TrainingHistoryDisplay:
     ----------
     history : dict of list or keras.callbacks.History
         Per-epoch values: ``loss`` and/or ``accuracy``, optionally
-        ``val_loss``, ``val_accuracy`` and ``learning_rate``, all of the same
-        length, such as :attr:`CNNDigitClassifier.history_
+        ``val_loss``, ``val_accuracy`` and ``learning_rate`` (or ``lr``), all
+        of the same length, such as :attr:`CNNDigitClassifier.history_
         <skdigits.CNNDigitClassifier>`. A Keras ``History`` object is read
         through its ``history`` attribute.
     best_epoch : int, default=None
@@ -38,7 +51,7 @@ class TrainingHistoryDisplay:
     Attributes
     ----------
     figure_ : matplotlib.figure.Figure
-        The figure holding the two panels.
+        The figure holding the two panels (and the learning-rate axis).
     axes_ : ndarray of matplotlib.axes.Axes of shape (2,)
         The accuracy panel and the loss panel.
     lines_ : dict of str to matplotlib.lines.Line2D
@@ -46,13 +59,14 @@ class TrainingHistoryDisplay:
         ``"loss"``, ``"val_loss"``); only the keys present in ``history``.
     best_epoch_lines_ : list of matplotlib.lines.Line2D or None
         The best-epoch marker of each panel, or None without ``best_epoch``.
-    lr_reduction_epochs_ : ndarray of int
-        The epochs, counting from 1, trained at a lower learning rate than
-        the epoch before; empty when ``history`` has no learning rate.
-    lr_reduction_lines_ : list of matplotlib.collections.LineCollection or None
-        The learning-rate reduction markers of each panel, one vertical line
-        per reduction at ``lr_reduction_epochs_ - 0.5``, or None when the
-        learning rate never dropped.
+    learning_rate_line_ : matplotlib.lines.Line2D or None
+        The learning rate per epoch, on ``learning_rate_axis_``; None when
+        ``history`` has no learning rate.
+    learning_rate_axis_ : matplotlib.axes.Axes or None
+        The learning-rate axis: a twin of the loss panel (``axes_[1]``) that
+        shares its x-axis, with its y-axis on the right; None when ``history``
+        has no learning rate. The loss panel is drawn above it, so the curves
+        and the legend are never hidden by the learning rate.
 
     See Also
     --------
@@ -64,6 +78,7 @@ class TrainingHistoryDisplay:
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import load_digits
     >>> from skdigits import CNNDigitClassifier
     >>> from skdigits.plotting import TrainingHistoryDisplay
@@ -77,14 +92,30 @@ class TrainingHistoryDisplay:
     ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     >>> display.best_epoch_lines_[0].get_xdata()[0] == clf.best_epoch_
     True
+    >>> rates = display.learning_rate_line_.get_ydata()
+    >>> bool(np.allclose(rates, clf.history_["learning_rate"]))
+    True
+    >>> display.learning_rate_axis_.get_ylabel()
+    'learning rate'
 
-    From a history of your own, without validation data:
+    From a history of your own, without validation data: a rate halved at
+    the third epoch, on a log axis.
 
     >>> history = {"loss": [1.2, 0.7, 0.5], "accuracy": [0.6, 0.8, 0.9],
     ...            "learning_rate": [1e-3, 1e-3, 5e-4]}
     >>> display = TrainingHistoryDisplay(history, best_epoch=3).plot()
-    >>> display.lr_reduction_epochs_
-    array([3])
+    >>> display.learning_rate_line_.get_ydata().tolist()
+    [0.001, 0.001, 0.0005]
+    >>> display.learning_rate_axis_.get_yscale()
+    'log'
+    >>> [t.get_text() for t in display.axes_[1].get_legend().get_texts()]
+    ['training', 'weights kept (epoch 3)', 'learning rate']
+
+    Without a learning rate in the history, none is drawn:
+
+    >>> display = TrainingHistoryDisplay({"loss": [1.2, 0.7]}).plot()
+    >>> display.learning_rate_line_ is None and display.learning_rate_axis_ is None
+    True
     """
 
     def __init__(self, history, *, best_epoch=None):
@@ -155,10 +186,10 @@ class TrainingHistoryDisplay:
                 )
             fig = axes[0].figure
 
-        self.lr_reduction_epochs_ = _lr_reduction_epochs(history)
         self.lines_ = {}
         self.best_epoch_lines_ = [] if best_epoch is not None else None
-        self.lr_reduction_lines_ = [] if len(self.lr_reduction_epochs_) else None
+        self.learning_rate_line_ = self.learning_rate_axis_ = None
+        rates = _learning_rates(history)
         for panel, (key, title) in zip(axes, _PANELS, strict=True):
             for prefix, label, style in (
                 ("", "training", {"color": "C0", "marker": "o"}),
@@ -182,30 +213,50 @@ class TrainingHistoryDisplay:
                         label=f"weights kept (epoch {best_epoch})",
                     )
                 )
-            if self.lr_reduction_lines_ is not None:
-                self.lr_reduction_lines_.append(
-                    panel.vlines(
-                        self.lr_reduction_epochs_ - 0.5,
-                        0,
-                        1,
-                        transform=panel.get_xaxis_transform(),
-                        colors="tab:purple",
-                        linestyles=":",
-                        linewidth=1.5,
-                        label="learning rate reduced",
-                    )
-                )
             panel.set_title(title)
             panel.set_xlabel("Epoch")
             panel.set_ylabel(key)
             panel.xaxis.set_major_locator(MaxNLocator(integer=True))
             panel.grid(alpha=0.3)
-            if panel.get_legend_handles_labels()[0]:
-                panel.legend(fontsize="small")
+            handles, labels = panel.get_legend_handles_labels()
+            if key == "loss" and rates is not None:
+                self._plot_learning_rate(panel, epochs, rates)
+                handles.append(self.learning_rate_line_)
+                labels.append(self.learning_rate_line_.get_label())
+            if handles:
+                panel.legend(handles, labels, fontsize="small")
 
         self.figure_ = fig
         self.axes_ = np.asarray(axes, dtype=object)
         return self
+
+    def _plot_learning_rate(self, panel, epochs, rates):
+        """Draw the rates on a twin of ``panel``, with its y-axis on the right."""
+        axis = panel.twinx()
+        (line,) = axis.plot(
+            epochs,
+            rates,
+            color=_LEARNING_RATE_COLOR,
+            linewidth=1.2,
+            marker=".",
+            markersize=4,
+            label="learning rate",
+        )
+        limits = _learning_rate_limits(rates)
+        if limits is not None:
+            axis.set_yscale("log")
+            axis.set_ylim(*limits)
+        axis.set_ylabel("learning rate", color=_LEARNING_RATE_COLOR)
+        axis.tick_params(axis="y", which="both", colors=_LEARNING_RATE_COLOR)
+        # The panel above its twin, so that the curves and the legend are
+        # drawn over the learning rate; the twin takes over the background.
+        axis.set_zorder(panel.get_zorder())
+        panel.set_zorder(axis.get_zorder() + 1)
+        axis.set_facecolor(panel.get_facecolor())
+        axis.patch.set_visible(panel.patch.get_visible())
+        panel.patch.set_visible(False)
+        self.learning_rate_line_ = line
+        self.learning_rate_axis_ = axis
 
 
 def _check_history(history):
@@ -248,10 +299,29 @@ def _check_best_epoch(best_epoch, n_epochs):
     return int(best_epoch)
 
 
-def _lr_reduction_epochs(history):
-    """Epochs (from 1) whose learning rate is lower than the previous epoch's."""
+def _learning_rates(history):
+    """The history's learning rate per epoch, or None if it records none."""
     for key in _LEARNING_RATE_KEYS:
         if key in history:
-            rates = history[key]
-            return np.flatnonzero(rates[1:] < rates[:-1]) + 2
-    return np.array([], dtype=int)
+            return history[key]
+    return None
+
+
+def _learning_rate_limits(rates):
+    """Log-scale y-limits for ``rates``, or None if no rate is positive.
+
+    The positive rates, at most ``_LEARNING_RATE_DECADES`` decades of them
+    below the highest, are centred in the lower 70 % of the axis and fill at
+    most 65 % of it, so that a legend "best" placed at the top (where a
+    falling loss leaves room) hides none of them. A constant rate, or rates
+    within a decade, are shown in a window of one decade.
+    """
+    positive = rates[np.isfinite(rates) & (rates > 0)]
+    if not len(positive):
+        return None
+    high = np.log10(positive.max())
+    low = max(np.log10(positive.min()), high - _LEARNING_RATE_DECADES)
+    span = high - low
+    window = max(span / 0.65, 1.0)
+    bottom = low - (0.7 * window - span) / 2
+    return 10**bottom, 10 ** (bottom + window)
