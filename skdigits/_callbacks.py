@@ -8,10 +8,84 @@ estimator parameter ``callbacks__<name>__<argument>``: it shows in
 
 import difflib
 import inspect
+import math
 
 import keras
+import numpy as np
 
 PREFIX = "callbacks__"
+
+
+class CosineSchedule(keras.callbacks.Callback):
+    """Warm the learning rate up, then let it fall along a cosine, every step.
+
+    The schedule of Keras' :class:`~keras.optimizers.schedules.CosineDecay`
+    with warm-up, fitted to the fit it runs in: it starts at a tenth of the
+    optimizer's learning rate, rises linearly to it over ``warmup_epochs``,
+    then decays to ``alpha`` times it at the end of the fit's last epoch.
+    Unlike a schedule compiled into the optimizer, it composes with
+    :class:`~keras.callbacks.ReduceLROnPlateau`: a reduction made between
+    epochs scales the rest of the schedule by the same factor. The
+    optimizer's learning rate is put back when training ends, so a later
+    ``partial_fit`` does not continue at the schedule's final, tiny rate.
+
+    Parameters
+    ----------
+    warmup_epochs : float, default=1.0
+        Epochs of linear warm-up; 0 starts at the full rate.
+    alpha : float, default=0.0
+        The final learning rate as a fraction of the optimizer's. With
+        ``warmup_epochs=0`` and ``alpha=1`` the rate stays constant.
+    """
+
+    def __init__(self, warmup_epochs=1.0, alpha=0.0):
+        super().__init__()
+        if not warmup_epochs >= 0:
+            raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs!r}")
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+        self.warmup_epochs = warmup_epochs
+        self.alpha = alpha
+
+    def on_train_begin(self, logs=None):
+        self._initial_rate = float(
+            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        )
+        steps = self.params.get("steps") or 1
+        self._warmup_steps = round(self.warmup_epochs * steps)
+        self._decay_steps = max(steps * self.params["epochs"] - self._warmup_steps, 1)
+        self._step = 0
+        self._scale = 1.0
+        self._last_set = None
+
+    def rate(self, step):
+        """The unscaled learning rate of optimizer step ``step`` (from 0)."""
+        peak = self._initial_rate
+        if step < self._warmup_steps:
+            start = peak / 10
+            return start + (peak - start) * step / self._warmup_steps
+        done = min(step - self._warmup_steps, self._decay_steps) / self._decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * done))
+        return peak * ((1 - self.alpha) * cosine + self.alpha)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._last_set:  # another callback's change scales what follows
+            current = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
+            if not math.isclose(current, self._last_set, rel_tol=1e-5):
+                self._scale *= current / self._last_set
+
+    def on_train_batch_begin(self, batch, logs=None):
+        rate = self._scale * self.rate(self._step)
+        self.model.optimizer.learning_rate = rate
+        # As the optimizer's float32 variable holds it, to compare exactly.
+        self._last_set = float(np.float32(rate))
+        self._step += 1
+
+    def on_train_end(self, logs=None):
+        self.model.optimizer.learning_rate = self._initial_rate
+
 
 # name -> (callback class, the arguments we set differently from Keras)
 DEFAULT_CALLBACKS = {
@@ -23,6 +97,7 @@ DEFAULT_CALLBACKS = {
         keras.callbacks.ReduceLROnPlateau,
         {"monitor": "val_accuracy", "factor": 0.5, "patience": 2, "min_lr": 1e-5},
     ),
+    "lr_schedule": (CosineSchedule, {}),
 }
 
 

@@ -1,7 +1,18 @@
 """The convolutional network: the seed notebook's family, sized by parameters."""
 
+import weakref
+
 import keras
 from keras import layers
+
+# padding="auto": valid convolutions from this image side up. MNIST-form
+# digits (28 x 28) lie inside a blank border that valid convolutions may
+# trim; in small images such as the 8 x 8 digits the ink reaches the edge,
+# and trimming it costs accuracy (measured: 0.92 against 0.96 held out).
+AUTO_VALID_MIN_SIDE = 16
+
+# One compiled forward pass per model, dropped with the model.
+_inference_functions = weakref.WeakKeyDictionary()
 
 
 def build_cnn(
@@ -16,6 +27,7 @@ def build_cnn(
     dense_dropout,
     batch_norm,
     learning_rate,
+    padding="auto",
     rotation_range=0.0,
     shift_range=0.0,
     zoom_range=0.0,
@@ -23,13 +35,14 @@ def build_cnn(
     """Build and compile the digit CNN.
 
     The network is, for each entry of ``filters``, a block of two convolutions
-    (ReLU, ``same`` padding, optional batch normalisation), a 2x2 max-pooling
-    and dropout; then a dense ReLU layer with dropout and a softmax output.
-    It is compiled with Adam and sparse categorical cross-entropy (the same
-    loss as categorical cross-entropy, on integer labels).
+    (ReLU, optional batch normalisation), a 2x2 max-pooling and dropout; then
+    a dense ReLU layer with dropout and a softmax output. It is compiled with
+    Adam and sparse categorical cross-entropy (the same loss as categorical
+    cross-entropy, on integer labels).
 
-    ``same`` padding on convolutions and pooling lets any image size through,
-    down to a 1 x 1 image or a 1 x k strip.
+    Any image size gets through, down to a 1 x 1 image or a 1 x k strip: a
+    convolution whose input is smaller than its kernel is zero-padded
+    (``same``) whatever ``padding`` says, and pooling pads odd sizes.
 
     Parameters
     ----------
@@ -53,6 +66,12 @@ def build_cnn(
         Whether to normalise each convolution's output before its activation.
     learning_rate : float
         Adam's initial learning rate.
+    padding : {"auto", "valid", "same"}, default="auto"
+        ``valid`` convolutions shrink each map by ``kernel_size - 1``: on
+        28 x 28 images, about half the arithmetic of ``same`` padding, which
+        keeps the map's size. ``auto`` is ``valid`` for images of at least
+        ``AUTO_VALID_MIN_SIDE`` pixels on their smaller side, ``same`` for
+        smaller ones.
     rotation_range, shift_range, zoom_range : float, default=0.0
         Random augmentation applied to training batches only (Keras' random
         image layers are identity at inference): rotation up to this many
@@ -78,12 +97,16 @@ def build_cnn(
         )(x)
     if zoom_range:
         x = layers.RandomZoom(zoom_range, zoom_range, name="augment_zoom", **augment)(x)
+    if padding == "auto":
+        small = min(image_shape[:2]) < AUTO_VALID_MIN_SIDE
+        padding = "same" if small else "valid"
     for block, n_filters in enumerate(filters, start=1):
         for conv in (1, 2):
+            fits = all(side >= kernel_size for side in x.shape[1:3])
             x = layers.Conv2D(
                 n_filters,
                 kernel_size,
-                padding="same",
+                padding=padding if fits else "same",
                 use_bias=not batch_norm,
                 activation=None if batch_norm else "relu",
                 name=f"block{block}_conv{conv}",
@@ -107,3 +130,52 @@ def build_cnn(
         metrics=["accuracy"],
     )
     return model
+
+
+def inference_function(model):
+    """The model's forward pass in inference mode, compiled once per model.
+
+    Calling a Keras model eagerly runs its layers one operation at a time,
+    and ``keras.Model.predict`` sets up a data pipeline on every call: both
+    cost milliseconds per call whatever the batch size. On the TensorFlow
+    backend this returns a ``tf.function`` traced once for any batch size
+    (the weights are read at each call, so later training is seen); on other
+    backends, the eager call.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model with one image input.
+
+    Returns
+    -------
+    callable
+        Maps a float32 array of shape ``(n_images, *model.input_shape[1:])``
+        to the model's output tensor.
+    """
+    function = _inference_functions.get(model)
+    if function is not None:
+        return function
+    forward = _Forward(model)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        forward = tf.function(forward, input_signature=[signature])
+    _inference_functions[model] = forward
+    return forward
+
+
+class _Forward:
+    """``model(images, training=False)``, holding the model weakly.
+
+    A callable object rather than a closure: TensorFlow counts the traces of
+    every closure of one function together and warns of "retracing" once a
+    process has built five models, though each is traced only once.
+    """
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)  # the cache must not keep it alive
+
+    def __call__(self, images):
+        return self._model()(images, training=False)

@@ -61,8 +61,10 @@ def test_forward_macs_counts_convolutions_and_dense_layers(bench_mnist):
         batch_norm=True,
         learning_rate=1e-3,
     )
-    convolutions = 28 * 28 * 16 * 9 * (1 + 16) + 14 * 14 * 32 * 9 * (16 + 32)
-    dense = 7 * 7 * 32 * 128 + 128 * 10
+    # Valid convolutions ("auto" on 28x28): 28 -> 26 -> 24, pool 12 -> 10 -> 8.
+    convolutions = 9 * (26 * 26 * 16 * 1 + 24 * 24 * 16 * 16)
+    convolutions += 9 * (10 * 10 * 32 * 16 + 8 * 8 * 32 * 32)
+    dense = 4 * 4 * 32 * 128 + 128 * 10
     assert bench_mnist.forward_macs(model) == convolutions + dense
     # 2 FLOP per multiply-add; training 3x forward, validation 1x forward.
     expected = 2 * (convolutions + dense) * (3 * 100 + 10) * 2 / 1e9
@@ -157,3 +159,27 @@ def test_real_digits_smoke(mnist_data_home, tmp_path):
     for row in results.values():
         assert row["n"] > 0
         assert 0 <= row["accuracy"] <= 1
+
+
+@pytest.mark.slow
+def test_bench_dask_smoke(mnist_data_home, tmp_path):
+    pytest.importorskip("distributed")
+    results, stdout = _smoke("bench_dask.py", tmp_path / "dask.json", mnist_data_home)
+
+    header = results["header"]
+    assert header["config"]["smoke"] is True
+    assert {"dask", "distributed", "joblib"} <= set(header["versions"])
+    rows = results["rows"]
+    assert list(rows) == ["dask_1x1", "dask_2x1"]
+    for name, row in rows.items():
+        assert "error" not in row, (name, row)
+        assert row["fit_s"] > 0 and row["n_fits"] == 4
+        assert row["tf_threads"] == [1]  # one thread per fit, in both rows
+    # joblib runs a one-thread cluster's search in the client, sequentially.
+    assert rows["dask_1x1"]["ran_in"] == "client"
+    assert rows["dask_2x1"]["ran_in"] == "workers"
+    comparison = results["comparison"]
+    assert comparison["dask_2x1 / dask_1x1"] > 0
+    assert comparison["scores_equal"] is True
+    assert [t["target"] for t in results["targets"]] == ["dask_2x1 / dask_1x1 (time)"]
+    assert "scores equal in the 1-thread Dask rows: yes" in stdout

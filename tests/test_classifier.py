@@ -22,7 +22,14 @@ from sklearn.utils import get_tags
 from skdigits import CNNDigitClassifier
 
 # A configuration that learns the 8x8 digits in a few seconds.
-FAST = dict(filters=(16,), dense_units=64, batch_size=32, epochs=20, random_state=0)
+FAST = dict(
+    filters=(16,),
+    dense_units=64,
+    batch_size=32,
+    learning_rate=3e-3,
+    epochs=20,
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +99,11 @@ def test_fitted_attributes(fitted, digits):
     # Early stopping restores the best validation epoch's weights.
     best = np.argmax(history["val_accuracy"]) + 1
     assert fitted.best_epoch_ == best
-    assert history["learning_rate"][0] == pytest.approx(1e-3)
+    # The default schedule: warm-up to the learning rate, then a decay.
+    rates = history["learning_rate"]
+    assert max(rates) <= FAST["learning_rate"]
+    assert rates[0] == pytest.approx(FAST["learning_rate"], rel=0.1)
+    assert np.all(np.diff(rates[1:]) < 0)
 
 
 def test_predict_returns_labels_proba_sums_to_one(fitted, digits):
@@ -196,6 +207,8 @@ def test_callback_parameters_are_estimator_parameters():
     assert params["callbacks__early_stopping__restore_best_weights"] is True
     assert params["callbacks__reduce_lr__factor"] == 0.5
     assert params["callbacks__reduce_lr__min_lr"] == 1e-5
+    assert params["callbacks__lr_schedule__warmup_epochs"] == 1.0
+    assert params["callbacks__lr_schedule__alpha"] == 0.0
     clf.set_params(callbacks__reduce_lr__factor=0.2)
     assert clf.get_params()["callbacks__reduce_lr__factor"] == 0.2
     assert "callbacks__reduce_lr__factor=0.2" in repr(clf)
@@ -211,7 +224,7 @@ def test_misspelt_callback_parameter_suggests_the_right_one():
     # Nothing was set: set_params checks every name first.
     with pytest.raises(ValueError):
         clf.set_params(epochs=99, callbacks__erly_stopping__patience=3)
-    assert clf.epochs == 15
+    assert clf.epochs == CNNDigitClassifier().epochs
     # A typo given to the constructor is caught by fit, before any work.
     typo = CNNDigitClassifier(callbacks__reduce_lr__min_lrr=1e-4)
     with pytest.raises(ValueError, match="Did you mean 'callbacks__reduce_lr__min_lr'"):
@@ -227,6 +240,8 @@ def test_callback_parameters_change_training(small):
         callbacks__reduce_lr__factor=0.1,
         callbacks__reduce_lr__min_delta=1.0,  # no epoch counts as improving
         callbacks__early_stopping__patience=100,
+        callbacks__lr_schedule__warmup_epochs=0,  # a constant rate otherwise
+        callbacks__lr_schedule__alpha=1.0,
     ).fit(X, y)
     rates = clf.history_["learning_rate"]
     assert len(rates) == 8
@@ -400,6 +415,8 @@ def test_bad_parameters_are_clear_errors(small):
         _fast(filters=(16, -1)).fit(X, y)
     with pytest.raises(TypeError, match="epochs"):
         _fast(epochs=2.5).fit(X, y)
+    with pytest.raises(ValueError, match="padding must be 'auto', 'valid' or 'same'"):
+        _fast(padding="full").fit(X, y)
 
 
 # --- MNIST (read from the data home; skipped when it is absent) --------------

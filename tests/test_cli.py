@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 import skdigits
 import skdigits.datasets
 from skdigits import CNNDigitClassifier, load_model, save_model
-from skdigits._cli import _to_model_input, main
+from skdigits._cli import DATASET_PARAMS, _to_model_input, main
 
 TINY = ["--set", "filters=(8,)", "--set", "dense_units=16", "--set", "epochs=2"]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -98,6 +98,9 @@ def test_train_writes_a_model_file_and_a_summary(trained):
     }
     assert model.get_params()["filters"] == (8,)
     assert model.get_params()["dense_units"] == 16
+    # The 8x8 digits' preset (small data: small batches), under --set's epochs.
+    assert model.batch_size == DATASET_PARAMS["digits"]["batch_size"] == 32
+    assert model.epochs == 2
     assert model.random_state == 0
     assert model.verbose == 0  # not a terminal
     for label in (
@@ -206,7 +209,9 @@ def test_train_and_evaluate_on_mnist(mnist_data_home, tmp_path, monkeypatch):
     assert status == 0, err
     assert "MNIST, 300 training images" in out
     assert "validation accuracy: none" in out
-    assert load_model(model).image_shape_ == (28, 28, 1)
+    fitted = load_model(model)
+    assert fitted.image_shape_ == (28, 28, 1)
+    assert fitted.batch_size == CNNDigitClassifier().batch_size  # no preset
 
     status, out, err = _run(["evaluate", model, "--data-home", mnist_data_home])
     assert status == 0, err

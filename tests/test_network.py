@@ -1,0 +1,105 @@
+"""The network: its padding rule and its compiled forward pass."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+from skdigits._network import AUTO_VALID_MIN_SIDE, build_cnn, inference_function
+
+NETWORK = dict(
+    n_classes=10,
+    input_scale=1.0,
+    filters=(4, 8),
+    kernel_size=3,
+    dense_units=8,
+    dropout=0.25,
+    dense_dropout=0.5,
+    batch_norm=False,
+    learning_rate=1e-3,
+)
+
+
+def _conv_sides(model):
+    return [
+        layer.output.shape[1]
+        for layer in model.layers
+        if type(layer).__name__ == "Conv2D"
+    ]
+
+
+@pytest.mark.parametrize(
+    "side, padding, sides",
+    [
+        (28, "auto", [26, 24, 10, 8]),  # valid: each convolution trims 2
+        (28, "valid", [26, 24, 10, 8]),
+        (28, "same", [28, 28, 14, 14]),
+        (8, "auto", [8, 8, 4, 4]),  # small images keep their edges
+        (8, "valid", [6, 4, 2, 2]),  # a 2 x 2 map is padded: too small
+        (1, "valid", [1, 1, 1, 1]),  # any size gets through
+    ],
+)
+def test_padding(side, padding, sides):
+    model = build_cnn(image_shape=(side, side, 1), padding=padding, **NETWORK)
+    assert _conv_sides(model) == sides
+    assert model.output.shape == (None, 10)
+
+
+def test_auto_padding_threshold():
+    below, at = AUTO_VALID_MIN_SIDE - 1, AUTO_VALID_MIN_SIDE
+    for side, first in [(below, below), (at, at - 2)]:
+        model = build_cnn(image_shape=(side, side, 1), padding="auto", **NETWORK)
+        assert _conv_sides(model)[0] == first
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_cnn(image_shape=(8, 8, 1), padding="same", **NETWORK)
+
+
+def test_inference_function_equals_the_eager_model(model):
+    images = np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32)
+    forward = inference_function(model)
+    expected = np.asarray(model(images, training=False))
+    np.testing.assert_allclose(np.asarray(forward(images)), expected, rtol=1e-6)
+    # One function per model, traced once for every batch size.
+    assert inference_function(model) is forward
+    for n in (1, 3, 5):
+        assert np.asarray(forward(images[:n])).shape == (n, 10)
+    assert forward.experimental_get_tracing_count() == 1
+
+
+def test_inference_function_sees_new_weights(model):
+    images = np.ones((2, 8, 8, 1), dtype=np.float32)
+    forward = inference_function(model)
+    before = np.asarray(forward(images))
+    weights = model.get_weights()
+    model.set_weights([w + 0.1 for w in weights])
+    try:
+        after = np.asarray(forward(images))
+        np.testing.assert_allclose(
+            after, np.asarray(model(images, training=False)), rtol=1e-6
+        )
+        assert not np.allclose(before, after)
+    finally:
+        model.set_weights(weights)
+
+
+def test_inference_function_does_not_keep_the_model_alive():
+    model = build_cnn(image_shape=(8, 8, 1), padding="same", **NETWORK)
+    inference_function(model)(np.zeros((1, 8, 8, 1), dtype=np.float32))
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+
+
+def test_many_models_do_not_warn_of_retracing(caplog):
+    # As in a search, where one process builds a network for every fit.
+    images = np.zeros((1, 8, 8, 1), dtype=np.float32)
+    with caplog.at_level("WARNING"):
+        for _ in range(7):
+            model = build_cnn(image_shape=(8, 8, 1), padding="same", **NETWORK)
+            inference_function(model)(images)
+    assert "retracing" not in caplog.text
