@@ -11,6 +11,10 @@ Run (MNIST in the scikit-learn data home)::
     python benchmarks/real_digits.py                    # trains the default model
     python benchmarks/real_digits.py --model model.zip  # or uses a saved one
     python benchmarks/real_digits.py --smoke            # seconds, for CI
+    python benchmarks/real_digits.py --model model.zip --stroke-width none 2.5
+
+Each ``--stroke-width`` (``none`` or pixels, default both ``none`` and
+``MNIST_STROKE_WIDTH``) is one normalizer and one column of the table.
 """
 
 import argparse
@@ -29,6 +33,7 @@ from _digit_images import render_digits  # noqa: E402
 
 from skdigits import CNNDigitClassifier  # noqa: E402
 from skdigits.preprocessing import MNISTNormalizer, load_digit_images  # noqa: E402
+from skdigits.preprocessing._normalizer import MNIST_STROKE_WIDTH  # noqa: E402
 
 
 def _rendered_files(directory, n_per_digit, random_state):
@@ -46,6 +51,14 @@ def main(argv=None):
     parser.add_argument("--model", help="a model file from skdigits.save_model")
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--n-per-digit", type=int, default=50)
+    parser.add_argument(
+        "--stroke-width",
+        nargs="+",
+        type=lambda v: None if v.lower() == "none" else float(v),
+        default=[None, MNIST_STROKE_WIDTH],
+        metavar="W",
+        help="MNISTNormalizer stroke_width values to compare ('none' or pixels)",
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
 
@@ -66,30 +79,29 @@ def main(argv=None):
         seconds = time.perf_counter() - start
         print(f"trained on {len(X)} MNIST images in {seconds:.0f} s")
 
-    normalizer = MNISTNormalizer()
-    results = {}
-
     digits = load_digits()
     X8, y8 = digits.images, digits.target
     if args.smoke:
         X8, y8 = X8[:100], y8[:100]
-    results["sklearn_8x8_digits"] = {
-        "n": len(y8),
-        "accuracy": float(clf.score(normalizer.transform(X8), y8)),
-    }
-
     n_per_digit = 2 if args.smoke else args.n_per_digit
     with tempfile.TemporaryDirectory() as directory:
         paths, labels = _rendered_files(directory, n_per_digit, random_state=0)
         images = load_digit_images(paths)
-        results["rendered_png_files"] = {
-            "n": len(labels),
-            "accuracy": float(clf.score(normalizer.transform(images), labels)),
-        }
+    sets = {"sklearn_8x8_digits": (X8, y8), "rendered_png_files": (images, labels)}
 
-    print(f"{'data':<22}{'n':>6}{'accuracy':>10}")
+    results = {}
+    for name, (X, y) in sets.items():
+        results[name] = {"n": len(y), "accuracy": {}}
+        for width in args.stroke_width:
+            normalizer = MNISTNormalizer(stroke_width=width)
+            accuracy = float(clf.score(normalizer.transform(X), y))
+            results[name]["accuracy"][f"stroke_width={width}"] = accuracy
+
+    columns = [f"stroke_width={w}" for w in args.stroke_width]
+    print(f"{'data':<22}{'n':>6}" + "".join(f"{c:>20}" for c in columns))
     for name, row in results.items():
-        print(f"{name:<22}{row['n']:>6}{row['accuracy']:>10.4f}")
+        cells = "".join(f"{row['accuracy'][c]:>20.4f}" for c in columns)
+        print(f"{name:<22}{row['n']:>6}{cells}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

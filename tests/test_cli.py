@@ -18,6 +18,7 @@ import skdigits
 import skdigits.datasets
 from skdigits import CNNDigitClassifier, load_model, save_model
 from skdigits._cli import DATASET_PARAMS, _to_model_input, main
+from skdigits.preprocessing import MNISTNormalizer
 
 TINY = ["--set", "filters=(8,)", "--set", "dense_units=16", "--set", "epochs=2"]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -186,6 +187,9 @@ def test_images_are_brought_to_the_models_form():
     assert X.max() == 255.0
     rows = np.flatnonzero(X[0].any(axis=1))
     assert rows.max() - rows.min() + 1 == 20  # MNIST's 20x20 box
+    # With MNIST's stroke width: the normalizer's output at stroke_width=2.8.
+    expected = MNISTNormalizer(stroke_width=2.8, flatten=False).fit_transform([ink])
+    np.testing.assert_array_equal(X, expected.astype(float))
 
 
 # --- MNIST ------------------------------------------------------------------------

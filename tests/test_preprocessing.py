@@ -21,6 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from skdigits.preprocessing import MNISTNormalizer, load_digit_images
+from skdigits.preprocessing._normalizer import stroke_width_of
 
 # --------------------------------------------------------------------- helpers
 
@@ -113,7 +114,7 @@ def _stroke_image(shape=(60, 40), dark=True):
 # ------------------------------------------------------------ scikit-learn API
 
 
-@parametrize_with_checks([MNISTNormalizer()])
+@parametrize_with_checks([MNISTNormalizer(), MNISTNormalizer(stroke_width=2.5)])
 def test_sklearn_compatible(estimator, check):
     # Non-square flat rows of check data are 1 x n images (documented), so
     # no check is expected to fail.
@@ -160,6 +161,9 @@ def test_n_features_in_only_for_flat_input():
         ({"image_shape": (8, 0)}, "image_shape must be None or a"),
         ({"image_shape": (4, 4)}, r"image_shape=\(4, 4\) has 16 pixels"),
         ({"flatten": "yes"}, "flatten must be True or False"),
+        ({"stroke_width": 0}, r"stroke_width must be None or a number .* \(0, "),
+        ({"stroke_width": 11}, "stroke_width must be None or a number"),
+        ({"stroke_width": "bold"}, "stroke_width must be None or a number"),
     ],
 )
 def test_invalid_parameters_raise_in_fit_and_transform_not_init(params, message):
@@ -597,3 +601,56 @@ def test_load_digit_images_applies_exif_orientation(tmp_path):
     image.save(tmp_path / "phone.jpg", exif=exif)
     [loaded] = load_digit_images([tmp_path / "phone.jpg"])
     assert loaded.shape == (50, 20)
+
+
+# ------------------------------------------------------------ stroke width
+
+
+@pytest.mark.parametrize("width", [3, 8, 20])
+def test_stroke_width_estimate(width):
+    bar = np.zeros((200, 100), dtype=np.float32)
+    bar[20:180, 40 : 40 + width] = 1.0
+    assert stroke_width_of(bar) == pytest.approx(width, rel=0.15)
+    assert stroke_width_of(np.zeros((5, 5))) == 0.0
+
+
+def _ring(stroke):
+    """A "0" of the given stroke width (pixels), dark on white, 200 x 150."""
+    rows, cols = np.mgrid[:200, :150]
+    distance = np.hypot((rows - 100) / 80, (cols - 75) / 50)
+    ink = np.abs(distance - 1) * 65 < stroke / 2  # about `stroke` pixels wide
+    return np.where(ink, 0, 255).astype(np.uint8)
+
+
+def _output_width(digit):
+    """Stroke width of a 28x28 output digit, measured at 4x its resolution."""
+    image = Image.fromarray(digit.astype(np.float32))
+    return stroke_width_of(np.asarray(image.resize((112, 112)))) / 4
+
+
+def test_stroke_width_brings_thin_and_bold_digits_together():
+    images = [_ring(stroke) for stroke in (4, 12, 30)]
+    plain = MNISTNormalizer(flatten=False).fit_transform(images)
+    even = MNISTNormalizer(flatten=False, stroke_width=2.5).fit_transform(images)
+    plain_widths = [_output_width(d) for d in plain]
+    even_widths = [_output_width(d) for d in even]
+    plain_spread = max(plain_widths) / min(plain_widths)
+    even_spread = max(even_widths) / min(even_widths)
+    assert plain_spread > 2  # hairline to bold
+    assert even_spread < 0.7 * plain_spread  # much closer to one pen
+    assert all(1.5 < w < 3.5 for w in even_widths)  # MNIST's: about 2.8
+    # Still a digit in MNIST form: boxed, centred, full range.
+    for digit in even:
+        rows, cols = np.nonzero(digit)
+        assert rows.max() - rows.min() + 1 <= 20
+        assert digit.max() == 255
+        assert ndimage.center_of_mass(digit) == pytest.approx((14, 14), abs=1)
+
+
+def test_stroke_width_never_erases_a_digit():
+    hairline = np.full((100, 100), 255, dtype=np.uint8)
+    hairline[10:90, 50] = 0  # one pixel wide: thinning would erase it
+    digit = MNISTNormalizer(flatten=False, stroke_width=0.5).fit_transform([hairline])[
+        0
+    ]
+    assert digit.max() == 255
