@@ -481,9 +481,10 @@ def compare(rows):
     }
 
 
-def check_targets(results):
+def check_targets(results, targets=TARGETS):
+    """Each target ``(label, path of keys into results, op, limit)``: met?"""
     checks = []
-    for label, path, op, target in TARGETS:
+    for label, path, op, target in targets:
         value = results
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
