@@ -27,12 +27,17 @@ class CosineSchedule(keras.callbacks.Callback):
     :class:`~keras.callbacks.ReduceLROnPlateau`: a reduction made between
     epochs scales the rest of the schedule by the same factor. The
     optimizer's learning rate is put back when training ends, so a later
-    ``partial_fit`` does not continue at the schedule's final, tiny rate.
+    ``partial_fit`` (which runs no default callback) trains at the full
+    rate, not the schedule's final, tiny one. It sets the rate at every
+    step: to use a schedule of your own (e.g.
+    :class:`~keras.callbacks.LearningRateScheduler`), turn this one off with
+    ``warmup_epochs=0, alpha=1``.
 
     Parameters
     ----------
     warmup_epochs : float, default=1.0
-        Epochs of linear warm-up; 0 starts at the full rate.
+        Epochs of linear warm-up; 0 starts at the full rate. At most half of
+        the fit's steps warm up (a one-epoch fit warms up for half of it).
     alpha : float, default=0.0
         The final learning rate as a fraction of the optimizer's. With
         ``warmup_epochs=0`` and ``alpha=1`` the rate stays constant.
@@ -52,8 +57,10 @@ class CosineSchedule(keras.callbacks.Callback):
             keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
         )
         steps = self.params.get("steps") or 1
-        self._warmup_steps = round(self.warmup_epochs * steps)
-        self._decay_steps = max(steps * self.params["epochs"] - self._warmup_steps, 1)
+        total = steps * self.params["epochs"]
+        # At most half the fit warms up, so that every fit also decays.
+        self._warmup_steps = min(round(self.warmup_epochs * steps), total // 2)
+        self._decay_steps = max(total - self._warmup_steps, 1)
         self._step = 0
         self._scale = 1.0
         self._last_set = None

@@ -463,8 +463,15 @@ class CNNDigitClassifier(KerasClassifier):
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
         has_validation = kwargs.get("validation_data") is not None
-        defaults = _callbacks.make_default_callbacks(
-            self.get_params(), has_validation=has_validation
+        # partial_fit (scikeras' warm start) trains one epoch at the current
+        # rate, without the default callbacks: a schedule planned for one
+        # epoch would warm up from a tenth of the rate on every call.
+        defaults = (
+            {}
+            if warm_start
+            else _callbacks.make_default_callbacks(
+                self.get_params(), has_validation=has_validation
+            )
         )
         self._fit_callbacks = [
             _callbacks.LearningRateLogger(),
@@ -578,7 +585,7 @@ class CNNDigitClassifier(KerasClassifier):
 
         Runs the network's compiled forward pass in batches, rather than
         ``keras.Model.predict``, which costs tens of milliseconds per call:
-        a single image takes about a millisecond.
+        a single image takes about 2 ms.
 
         Parameters
         ----------
@@ -592,7 +599,6 @@ class CNNDigitClassifier(KerasClassifier):
             Probabilities in the order of ``classes_``; rows sum to 1.
         """
         check_is_fitted(self, "model_")
-        _runtime.apply_env_threads()  # a process whose first work is predict
         X, _ = self._validate_data(X)
         forward = inference_function(self.model_)
         outputs = [

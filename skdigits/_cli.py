@@ -30,7 +30,7 @@ DIGITS_SPLIT = {"test_size": 0.25, "random_state": 0}
 
 # Parameters train uses for a dataset unless --set says otherwise. The
 # estimator's defaults are tuned for MNIST's 54,000 training images; on the
-# 1,347 8x8 digits they would make 6 optimizer steps an epoch, too few to learn.
+# 1,347 8x8 digits they would make 5 optimizer steps an epoch, too few to learn.
 DATASET_PARAMS = {"digits": {"batch_size": 32, "epochs": 30}}
 
 _EXIT_USAGE = 2

@@ -509,6 +509,10 @@ def _load_network(model_path, name):
     _check_network_config(model_path, name)
     import keras
 
+    from . import _runtime
+
+    _runtime.apply_env_threads()  # before the weights start TensorFlow
+
     try:
         return keras.saving.load_model(model_path, safe_mode=True)
     except Exception as exc:  # Keras raises many kinds on a bad file

@@ -126,3 +126,14 @@ def test_schedule_runs_without_validation_data():
     callbacks = make_default_callbacks(default_callback_params(), has_validation=False)
     assert list(callbacks) == ["lr_schedule"]
     assert isinstance(callbacks["lr_schedule"], CosineSchedule)
+
+
+def test_short_fits_warm_up_for_half_of_them_at_most():
+    # One epoch: half of it warms up, the other half decays.
+    _, rates = _fit([CosineSchedule(warmup_epochs=1)], epochs=1)
+    assert np.argmax(rates) == STEPS // 2
+    assert rates[-1] < rates[STEPS // 2]
+    # A warm-up longer than the fit: the peak is still reached, then left.
+    _, rates = _fit([CosineSchedule(warmup_epochs=5)], epochs=3)
+    assert rates.max() == pytest.approx(0.01)
+    assert rates[-1] < 0.01 * 0.1

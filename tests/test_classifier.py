@@ -345,6 +345,16 @@ def test_pickle_round_trip_keeps_predictions(fitted, digits):
     np.testing.assert_array_equal(restored.classes_, fitted.classes_)
 
 
+def test_partial_fit_trains_at_the_full_rate_without_callbacks(small):
+    X, y, _, _ = small
+    clf = _fast(epochs=2).fit(X, y)
+    clf.partial_fit(X, y).partial_fit(X, y)
+    # The schedule ran in fit and gave the rate back; partial_fit runs none.
+    assert clf.history_["learning_rate"][-2:] == pytest.approx(
+        [FAST["learning_rate"]] * 2
+    )
+
+
 def test_partial_fit_continues_training(small):
     X, y, _, _ = small
     clf = _fast()

@@ -647,10 +647,18 @@ def test_stroke_width_brings_thin_and_bold_digits_together():
         assert ndimage.center_of_mass(digit) == pytest.approx((14, 14), abs=1)
 
 
-def test_stroke_width_never_erases_a_digit():
-    hairline = np.full((100, 100), 255, dtype=np.uint8)
-    hairline[10:90, 50] = 0  # one pixel wide: thinning would erase it
-    digit = MNISTNormalizer(flatten=False, stroke_width=0.5).fit_transform([hairline])[
-        0
-    ]
-    assert digit.max() == 255
+def test_stroke_width_never_erases_a_digit(monkeypatch):
+    from skdigits.preprocessing import _normalizer
+
+    calls = []
+
+    def erase(image, footprint):  # a thinning that wipes everything out
+        calls.append(footprint.shape)
+        return np.zeros_like(image)
+
+    monkeypatch.setattr(_normalizer.ndimage, "grey_erosion", erase)
+    bold = np.full((100, 100), 255, dtype=np.uint8)
+    bold[10:90, 35:65] = 0  # a bar 30 pixels wide: thinned to 2.8
+    digit = MNISTNormalizer(flatten=False, stroke_width=2.8).fit_transform([bold])[0]
+    assert calls  # the thinning was tried ...
+    assert digit.max() == 255  # ... and refused: the digit is still there

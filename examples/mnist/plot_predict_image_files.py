@@ -21,7 +21,7 @@ from skdigits import CNNDigitClassifier
 from skdigits.datasets import fetch_mnist
 
 X_train, y_train = fetch_mnist(subset="train", return_X_y=True)
-clf = CNNDigitClassifier(epochs=3, random_state=0)
+clf = CNNDigitClassifier(batch_size=64, epochs=3, random_state=0)  # small data
 clf.fit(X_train[:6000], y_train[:6000])
 
 # %%

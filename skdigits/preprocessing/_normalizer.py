@@ -106,7 +106,7 @@ class MNISTNormalizer(TransformerMixin, BaseEstimator):
         are (about 2.8 pixels: the median over MNIST's test digits, measured
         as this transformer measures). The width is estimated from the
         distance transform of the ink. ``None`` keeps the strokes as they
-        are. Slower: about 1.3 ms per image instead of 0.3.
+        are. Slower: about 1.1 ms per image instead of 0.3.
 
     output_size : int, default=28
         Side of the square output images.
