@@ -38,7 +38,6 @@ Results go to ``benchmarks/results/<name>.json`` (``--name``) or ``--json``.
 """
 
 import argparse
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -261,13 +260,7 @@ def compare(rows):
 
 
 def versions():
-    found = bench_mnist.versions()
-    for package in ("dask", "distributed", "joblib"):
-        try:
-            found[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            found[package] = None
-    return found
+    return bench_mnist.versions(extra=("dask", "distributed", "joblib"))
 
 
 def print_report(results):

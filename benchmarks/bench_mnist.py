@@ -508,11 +508,12 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def versions():
+def versions(extra=()):
+    """Versions of Python, skdigits, its main dependencies and ``extra``."""
     import skdigits
 
     found = {"skdigits": skdigits.__version__, "python": platform.python_version()}
-    for package in ("tensorflow", "keras", "scikeras", "scikit-learn", "numpy"):
+    for package in ("tensorflow", "keras", "scikeras", "scikit-learn", "numpy", *extra):
         try:
             found[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
