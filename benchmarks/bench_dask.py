@@ -265,10 +265,8 @@ def versions():
 
 def print_report(results):
     head = results["header"]
-    machine, config = head["machine"], head["config"]
-    print(f"\nbench_dask  {head['date']}")
-    print(f"machine: {machine['cpu']}, {machine['usable_cores']} cores usable")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in head["versions"].items()))
+    config = head["config"]
+    bench_mnist.print_title("bench_dask", head)
     n_candidates = 1
     for values in config["param_grid"].values():
         n_candidates *= len(values)

@@ -546,12 +546,18 @@ def _format(value, digits):
     return f"{value:.{digits}f}"
 
 
-def print_report(results):
-    head = results["header"]
-    machine, config = head["machine"], head["config"]
-    print(f"\nbench_mnist  {head['date']}")
+def print_title(name, head):
+    """The first lines of a report: script, date, machine, versions."""
+    machine = head["machine"]
+    print(f"\n{name}  {head['date']}")
     print(f"machine: {machine['cpu']}, {machine['usable_cores']} cores usable")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in head["versions"].items()))
+
+
+def print_report(results):
+    head = results["header"]
+    config = head["config"]
+    print_title("bench_mnist", head)
     print(
         f"split: {config['n_train']} train / {config['n_test']} test; "
         f"medians of {config['repeat']} run(s)"
