@@ -662,3 +662,23 @@ def test_stroke_width_never_erases_a_digit(monkeypatch):
     digit = MNISTNormalizer(flatten=False, stroke_width=2.8).fit_transform([bold])[0]
     assert calls  # the thinning was tried ...
     assert digit.max() == 255  # ... and refused: the digit is still there
+
+
+def _top_bar_columns(digit):
+    """Columns inked (above half) in the top two rows of a digit's ink."""
+    top = np.flatnonzero(digit.max(axis=1))[0]
+    return np.flatnonzero(digit[top : top + 2].max(axis=0) > 127)
+
+
+def test_stroke_width_keeps_hairlines_of_bold_digits():
+    # A "T" of a serif font: a hairline bar on a bold stem, dark on white.
+    # Thinning the stem to 2.8 pixels would erase the bar.
+    serif = np.full((200, 160), 255, dtype=np.uint8)
+    serif[20:26, 20:140] = 0  # hairline, 6 pixels
+    serif[20:180, 60:100] = 0  # stem, 40 pixels
+    plain, thin = (
+        MNISTNormalizer(flatten=False, stroke_width=width).fit_transform([serif])[0]
+        for width in (None, 2.8)
+    )
+    assert len(_top_bar_columns(plain)) >= 14
+    assert len(_top_bar_columns(thin)) >= len(_top_bar_columns(plain)) - 1

@@ -548,6 +548,22 @@ def stroke_width_of(ink):
     return float(max(4 * distance[distance > 0].mean() - 2, 1.0))
 
 
+def _thinnest_width(ink):
+    """Width, in pixels, of the thinnest strokes of ``ink`` (0 if none).
+
+    Along the middle of a stroke (the ridge of the distance transform of
+    its body, as in :func:`stroke_width_of`) the distance to the background
+    is half the stroke's local width; the thinnest strokes are the 10th
+    percentile of the ridge, so a few pixels of noise do not count.
+    """
+    body = ink > 0.5 * ink.max() if ink.size and ink.max() > 0 else None
+    if body is None or not body.any():
+        return 0.0
+    distance = ndimage.distance_transform_edt(np.pad(body, 1))
+    ridge = (distance > 0) & (distance >= ndimage.maximum_filter(distance, size=3))
+    return float(2 * np.percentile(distance[ridge], 10) - 1)
+
+
 def _set_stroke_width(ink, box_size, stroke_width):
     """`ink` resized to fit ``_WORK_SCALE * box_size``, strokes as wide."""
     work_size = _WORK_SCALE * box_size
@@ -566,6 +582,10 @@ def _set_stroke_width(ink, box_size, stroke_width):
     work = np.pad(work, margin)
     change = _WORK_SCALE * stroke_width - stroke_width_of(work)
     radius = abs(change) / 2
+    if change < 0:
+        # Thin the bold strokes no further than the thinnest ones allow: each
+        # keeps at least an output pixel (hairlines of a serif font included).
+        radius = min(radius, (_thinnest_width(work) - _WORK_SCALE) / 2)
     if radius >= 0.5:
         r = math.ceil(radius)
         yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
