@@ -296,6 +296,13 @@ class CNNDigitClassifier(KerasClassifier):
             k for k in vars(self) if not k.startswith("_") and not k.endswith("_")
         )
 
+    def __reduce_ex__(self, protocol):
+        # Unpickling calls _new_estimator before it unpickles the state: the
+        # thread rule then applies before the network's weights start
+        # TensorFlow, in a fresh process (a Dask worker) as at a first fit.
+        reduced = super().__reduce_ex__(protocol)
+        return (_new_estimator, (type(self),), *reduced[2:])
+
     def __repr__(self, N_CHAR_MAX=700):
         # Show only the parameters that differ from their defaults, like
         # scikit-learn, counting the callback parameters' defaults too.
@@ -622,6 +629,12 @@ class CNNDigitClassifier(KerasClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _new_estimator(cls):
+    """An empty estimator for unpickling, after the thread rule applies."""
+    _runtime.apply_env_threads()
+    return cls.__new__(cls)
 
 
 def _split_validation(X, y, sample_weight, fraction, seed):

@@ -25,18 +25,50 @@ def test_set_num_threads_rejects_non_positive_ints(bad):
         _runtime.set_num_threads(bad)
 
 
-def test_env_threads_reach_tensorflow_at_first_fit():
+@pytest.fixture(scope="module")
+def network_files(tmp_path_factory):
+    """A tiny fitted estimator, as a model file and as a pickle."""
+    import pickle
+
+    from skdigits import CNNDigitClassifier, save_model
+
+    X = np.random.RandomState(0).rand(20, 16)
+    clf = CNNDigitClassifier(filters=(4,), dense_units=4, epochs=1)
+    clf.fit(X, [0, 1] * 10)
+    folder = tmp_path_factory.mktemp("networks")
+    save_model(clf, folder / "model.zip")
+    (folder / "model.pkl").write_bytes(pickle.dumps(clf))
+    return folder
+
+
+# How a fresh process gets its first network: each must apply the rule first.
+FIRST_NETWORK = {
+    "fit": "CNNDigitClassifier(filters=(4,), dense_units=4, epochs=1).fit("
+    "np.random.RandomState(0).rand(20, 16), [0, 1] * 10)",
+    "load_model": "skdigits.load_model(folder / 'model.zip')",
+    "unpickle": "pickle.loads((folder / 'model.pkl').read_bytes())",
+}
+
+
+@pytest.mark.parametrize("first", list(FIRST_NETWORK))
+def test_env_threads_reach_tensorflow_before_the_first_network(first, network_files):
     # A fresh process: TensorFlow's pools are fixed by its first operation.
     code = textwrap.dedent(
-        """
+        f"""
+        import pathlib
+        import pickle
         import sys
+        import warnings
 
         import numpy as np
         import tensorflow as tf
+        import skdigits
         from skdigits import CNNDigitClassifier
 
-        X = np.random.RandomState(0).rand(20, 16)
-        CNNDigitClassifier(filters=(4,), dense_units=4, epochs=1).fit(X, [0, 1] * 10)
+        warnings.simplefilter("error", RuntimeWarning)  # "threads not applied"
+        folder = pathlib.Path({str(network_files)!r})
+        model = {FIRST_NETWORK[first]}
+        model.predict(np.zeros((1, 16)))
         print(tf.config.threading.get_intra_op_parallelism_threads(),
               tf.config.threading.get_inter_op_parallelism_threads(),
               "distributed" in sys.modules)
@@ -47,7 +79,7 @@ def test_env_threads_reach_tensorflow_at_first_fit():
         [sys.executable, "-c", code], env=env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
-    # ... and Dask is no dependency: a fit does not import it.
+    # ... and Dask is no dependency: nothing here imports it.
     assert out.stdout.split() == ["1", "1", "False"]
 
 
