@@ -134,13 +134,42 @@ def forward_macs(model):
     return int(macs)
 
 
-def training_gflop(model, n_train, n_validation, epochs):
+def torch_forward_macs(module, images):
+    """:func:`forward_macs` of a PyTorch module, on the first of ``images``."""
+    import torch
+
+    macs = 0
+
+    def count(layer, inputs, output):
+        nonlocal macs
+        if isinstance(layer, torch.nn.Conv2d):
+            inputs_per_output = layer.in_channels // layer.groups
+            macs += output[0].numel() * inputs_per_output * math.prod(layer.kernel_size)
+        else:
+            macs += layer.in_features * layer.out_features
+
+    counted = (torch.nn.Conv2d, torch.nn.Linear)
+    hooks = [
+        layer.register_forward_hook(count)
+        for layer in module.modules()
+        if isinstance(layer, counted)
+    ]
+    try:
+        with torch.no_grad():
+            module.eval()(torch.as_tensor(images[:1]))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return int(macs)
+
+
+def training_gflop(macs, n_train, n_validation, epochs):
     """GFLOP of training: 2 FLOP per multiply-add, backward pass ~ 2x forward.
 
-    Per epoch: 3 x forward on the training images, plus one forward pass on
-    the validation images.
+    Per epoch: 3 x forward (``macs`` multiply-adds) on the training images,
+    plus one forward pass on the validation images.
     """
-    flop = 2 * forward_macs(model) * (3 * n_train + n_validation) * epochs
+    flop = 2 * macs * (3 * n_train + n_validation) * epochs
     return flop / 1e9
 
 
@@ -195,9 +224,8 @@ def skdigits_row(config, params):
     _, result["predict_proba_s"] = timed(clf.predict_proba, X_test)
     epochs = len(clf.history_["loss"])
     n_validation = math.ceil(clf.validation_split * len(X_train))
-    gflop = training_gflop(
-        clf.model_, len(X_train) - n_validation, n_validation, epochs
-    )
+    macs = forward_macs(clf.model_)
+    gflop = training_gflop(macs, len(X_train) - n_validation, n_validation, epochs)
     if config.get("save_dir"):  # e.g. for benchmarks/real_digits.py --model
         from skdigits import save_model
 
@@ -207,7 +235,7 @@ def skdigits_row(config, params):
         "epochs": epochs,
         "best_epoch": clf.best_epoch_,
         "gflops": gflop / result["fit_s"],
-        "forward_macs": forward_macs(clf.model_),
+        "forward_macs": macs,
         "latency_ms": {
             name: median_ms(method, one_image, config["calls"], config["warmup"])
             for name, method in [
@@ -265,6 +293,7 @@ def keras_raw_row(config):
         loss=model.loss,
         metrics=["accuracy"],
     )
+    macs = forward_macs(model)
     _, fit_s = timed(
         model.fit,
         X_train,
@@ -286,8 +315,8 @@ def keras_raw_row(config):
         "predict_s": predict_s,
         "predict_proba_s": predict_proba_s,
         "epochs": clf.epochs,
-        "gflops": training_gflop(model, len(X_train), 0, clf.epochs) / fit_s,
-        "forward_macs": forward_macs(model),
+        "gflops": training_gflop(macs, len(X_train), 0, clf.epochs) / fit_s,
+        "forward_macs": macs,
         "latency_ms": {
             name: median_ms(method, one_image, config["calls"], config["warmup"])
             for name, method in [
@@ -344,47 +373,78 @@ def skorch_row(config):
         return {"skipped": f"skorch or torch is not installed ({exc})"}
     from torch import nn
 
+    from skdigits import CNNDigitClassifier
+
     X_train, y_train, X_test, y_test = load_split(config)
     X_train, X_test = (
         X.reshape(-1, 1, 28, 28).astype(np.float32) / 255 for X in (X_train, X_test)
     )
-    p = fixed_epochs_params(config)
+    params = fixed_epochs_params(config)
+    # Every parameter as the estimator of skdigits_fixed would see it.
+    clf = CNNDigitClassifier().set_params(**params)
     # The default skdigits network (see skdigits._network.build_cnn) in torch:
-    # valid convolutions on 28x28 images ("auto" padding); trained at a
-    # constant learning rate, without the estimator's schedule.
+    # valid convolutions on 28x28 images ("auto" padding).
     layers, channels, side = [], 1, 28
-    for n_filters in p.get("filters", (16, 32)):  # the estimator's defaults
+    for n_filters in clf.filters:
         layers += [
-            nn.Conv2d(channels, n_filters, 3),
+            nn.Conv2d(channels, n_filters, clf.kernel_size),
             nn.ReLU(),
-            nn.Conv2d(n_filters, n_filters, 3),
+            nn.Conv2d(n_filters, n_filters, clf.kernel_size),
             nn.ReLU(),
             nn.MaxPool2d(2, ceil_mode=True),  # Keras' "same" pooling
-            nn.Dropout(0.25),
+            nn.Dropout(clf.dropout),
         ]
-        channels, side = n_filters, math.ceil((side - 4) / 2)
-    dense = p.get("dense_units", 128)
+        side = math.ceil((side - 2 * (clf.kernel_size - 1)) / 2)
+        channels = n_filters
     layers += [
         nn.Flatten(),
-        nn.Linear(channels * side * side, dense),
+        nn.Linear(channels * side * side, clf.dense_units),
         nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(dense, 10),
+        nn.Dropout(clf.dense_dropout),
+        nn.Linear(clf.dense_units, 10),
     ]
+    # The estimator's schedule, stepped every batch: linear warm-up from a
+    # tenth of the rate, then a cosine down to alpha times it.
+    steps = math.ceil(len(X_train) / clf.batch_size)
+    warmup = round(clf.get_params()["callbacks__lr_schedule__warmup_epochs"] * steps)
+    decay = max(steps * clf.epochs - warmup, 1)
+    alpha = clf.get_params()["callbacks__lr_schedule__alpha"]
+
+    def factor(step):
+        if step < warmup:
+            return 0.1 + 0.9 * step / warmup
+        done = min(step - warmup, decay) / decay
+        return (1 - alpha) * 0.5 * (1 + math.cos(math.pi * done)) + alpha
+
     torch.manual_seed(SEED)
     net = skorch.NeuralNetClassifier(
         nn.Sequential(*layers),
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=p["epochs"],
-        batch_size=256,  # the estimator's default
+        lr=clf.learning_rate,
+        max_epochs=clf.epochs,
+        batch_size=clf.batch_size,
         train_split=None,
         iterator_train__shuffle=True,
+        callbacks=[
+            skorch.callbacks.LRScheduler(
+                torch.optim.lr_scheduler.LambdaLR,
+                lr_lambda=factor,
+                step_every="batch",
+            )
+        ],
         verbose=0,
     )
     result = measure_estimator(net, (X_train, y_train, X_test, y_test))
-    return result | {"epochs": p["epochs"], "params": {"epochs": p["epochs"]}}
+    macs = torch_forward_macs(net.module_, X_test)
+    gflop = training_gflop(macs, len(X_train), 0, clf.epochs)
+    return result | {
+        "epochs": clf.epochs,
+        "gflops": gflop / result["fit_s"],
+        "forward_macs": macs,
+        "torch_threads": torch.get_num_threads(),
+        "params": params,
+    }
 
 
 ROWS = {
@@ -521,7 +581,7 @@ def versions(extra=()):
     return found
 
 
-def header(config):
+def header(config, rows=()):
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
@@ -533,7 +593,8 @@ def header(config):
             "threads": os.environ.get("SKDIGITS_NUM_THREADS") or "TensorFlow default",
             "platform": platform.platform(),
         },
-        "versions": versions(),
+        # skorch and torch only where their row runs (None: not installed).
+        "versions": versions(("skorch", "torch") if "skorch_cnn" in rows else ()),
         "config": config,
     }
 
@@ -671,7 +732,7 @@ def main(argv=None):
         "warmup": 2 if args.smoke else 20,
         "save_dir": args.save_dir and os.path.abspath(args.save_dir),
     }
-    started = header(config)
+    started = header(config, args.rows)
     runs = {name: [] for name in args.rows}
     for repeat in range(args.repeat):  # rows interleaved: drift hits them alike
         for name in args.rows:

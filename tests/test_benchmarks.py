@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,7 +69,53 @@ def test_forward_macs_counts_convolutions_and_dense_layers(bench_mnist):
     assert bench_mnist.forward_macs(model) == convolutions + dense
     # 2 FLOP per multiply-add; training 3x forward, validation 1x forward.
     expected = 2 * (convolutions + dense) * (3 * 100 + 10) * 2 / 1e9
-    assert bench_mnist.training_gflop(model, 100, 10, 2) == pytest.approx(expected)
+    macs = bench_mnist.forward_macs(model)
+    assert bench_mnist.training_gflop(macs, 100, 10, 2) == pytest.approx(expected)
+
+
+def test_torch_forward_macs_match_the_keras_count(bench_mnist, monkeypatch):
+    # The skorch row's network, counted in torch, does the Keras network's sums.
+    pytest.importorskip("skorch")
+    torch = pytest.importorskip("torch")
+    from skdigits import CNNDigitClassifier
+    from skdigits._network import build_cnn
+
+    built = {}
+    monkeypatch.setattr(
+        bench_mnist,
+        "measure_estimator",
+        lambda net, data: built.update(net=net.initialize()) or {"fit_s": 1.0},
+    )
+    monkeypatch.setattr(
+        bench_mnist,
+        "load_split",
+        lambda config: (np.zeros((4, 784)), np.arange(4), np.zeros((2, 784)), None),
+    )
+    config = {"smoke": False, "compare_epochs": 1}
+    row = bench_mnist.skorch_row(config)
+    params = bench_mnist.fixed_epochs_params(config)
+    clf = CNNDigitClassifier().set_params(**params)
+    keras_model = build_cnn(
+        image_shape=(28, 28, 1),
+        n_classes=10,
+        input_scale=255.0,
+        **{
+            name: getattr(clf, name)
+            for name in (
+                "filters",
+                "kernel_size",
+                "padding",
+                "dense_units",
+                "dropout",
+                "dense_dropout",
+                "batch_norm",
+                "learning_rate",
+            )
+        },
+    )
+    assert isinstance(built["net"].module_, torch.nn.Module)
+    assert row["forward_macs"] == bench_mnist.forward_macs(keras_model)
+    assert row["params"] == params
 
 
 def test_median_of_runs_and_targets(bench_mnist):
