@@ -72,7 +72,9 @@ class MNISTNormalizer(TransformerMixin, BaseEstimator):
        ``stroke_width`` set, the strokes are first thickened or thinned
        (grey-level dilation or erosion with a disc, at four times the box's
        resolution) so that their mean width in the box is about
-       ``stroke_width`` pixels, that of MNIST's pen.
+       ``stroke_width`` pixels, that of MNIST's pen. Thinning stops where
+       the thinnest strokes (a serif font's hairlines) would go below an
+       output pixel.
     6. It is placed in an ``output_size`` square frame with its centre of
        mass at the centre (pixel ``output_size // 2``, rounded to whole
        pixels as in MNIST), moved only as far as needed to keep the whole
