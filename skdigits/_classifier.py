@@ -73,7 +73,7 @@ class CNNDigitClassifier(KerasClassifier):
         background of white-on-black digits such as MNIST.
     batch_size : int, default=256
         Images per gradient step.
-    epochs : int, default=10
+    epochs : int, default=9
         Most passes over the training data; early stopping may end sooner.
         The defaults suit MNIST-size data (tens of thousands of images); on a
         few thousand, use a smaller ``batch_size`` and more epochs, since the
@@ -183,7 +183,7 @@ class CNNDigitClassifier(KerasClassifier):
         shift_range=0.0,
         zoom_range=0.0,
         batch_size=256,
-        epochs=10,
+        epochs=9,
         validation_split=0.1,
         callbacks=None,
         random_state=None,
