@@ -682,3 +682,21 @@ def test_stroke_width_keeps_hairlines_of_bold_digits():
     )
     assert len(_top_bar_columns(plain)) >= 14
     assert len(_top_bar_columns(thin)) >= len(_top_bar_columns(plain)) - 1
+
+
+def test_thinning_goes_as_far_as_the_thinnest_strokes_allow():
+    from skdigits.preprocessing import _normalizer
+
+    # White-on-black ink, 160 x 120: a bar 20 pixels thick on a stem 90 wide,
+    # worked on at half this size (80 pixels for a 20-pixel box).
+    ink = np.zeros((160, 120), dtype=np.float32)
+    ink[:20] = 1.0
+    ink[:, 15:105] = 1.0
+    work = _normalizer._set_stroke_width(ink, box_size=20, stroke_width=2.8)
+    body = work > 0.5 * work.max()
+    scale = _normalizer._WORK_SCALE
+    stem = body[-scale * 2].sum()  # a row near the bottom: the stem only
+    bar = body[:, 2].sum()  # a column at the left: the bar only
+    assert stem < 90 / 2 - 2  # thinned, though far from 2.8 x 4 ...
+    assert scale <= bar < 20 / 2  # ... as the bar keeps an output pixel
+

@@ -543,25 +543,34 @@ def stroke_width_of(ink):
     float
         The estimated width.
     """
-    body = ink > 0.5 * ink.max() if ink.size and ink.max() > 0 else None
-    if body is None or not body.any():
+    return _mean_width(_body_distance(ink))
+
+
+def _body_distance(ink):
+    """Distance to the background of the body of ``ink``, or None if blank."""
+    if not ink.size or not ink.max() > 0:
+        return None
+    return ndimage.distance_transform_edt(np.pad(ink > 0.5 * ink.max(), 1))
+
+
+def _mean_width(distance):
+    """:func:`stroke_width_of`, from :func:`_body_distance`."""
+    if distance is None:
         return 0.0
-    distance = ndimage.distance_transform_edt(np.pad(body, 1))
     return float(max(4 * distance[distance > 0].mean() - 2, 1.0))
 
 
-def _thinnest_width(ink):
-    """Width, in pixels, of the thinnest strokes of ``ink`` (0 if none).
+def _thinnest_width(distance):
+    """Width of the thinnest strokes, from :func:`_body_distance` (0 if none).
 
     Along the middle of a stroke (the ridge of the distance transform of
-    its body, as in :func:`stroke_width_of`) the distance to the background
-    is half the stroke's local width; the thinnest strokes are the 10th
-    percentile of the ridge, so a few pixels of noise do not count.
+    its body) the distance to the background is half the stroke's local
+    width. The thinnest strokes are the 10th percentile of the ridge, so
+    that a few pixels of noise do not count; a thin stroke shorter than a
+    tenth of all strokes (a short serif) may not count either.
     """
-    body = ink > 0.5 * ink.max() if ink.size and ink.max() > 0 else None
-    if body is None or not body.any():
+    if distance is None:
         return 0.0
-    distance = ndimage.distance_transform_edt(np.pad(body, 1))
     ridge = (distance > 0) & (distance >= ndimage.maximum_filter(distance, size=3))
     return float(2 * np.percentile(distance[ridge], 10) - 1)
 
@@ -582,12 +591,13 @@ def _set_stroke_width(ink, box_size, stroke_width):
     # Room to grow: thickening must not be cut at the edges.
     margin = math.ceil(2 * stroke_width) + 1
     work = np.pad(work, margin)
-    change = _WORK_SCALE * stroke_width - stroke_width_of(work)
+    distance = _body_distance(work)
+    change = _WORK_SCALE * stroke_width - _mean_width(distance)
     radius = abs(change) / 2
     if change < 0:
         # Thin the bold strokes no further than the thinnest ones allow: each
-        # keeps at least an output pixel (hairlines of a serif font included).
-        radius = min(radius, (_thinnest_width(work) - _WORK_SCALE) / 2)
+        # keeps at least an output pixel (a serif font's hairlines too).
+        radius = min(radius, (_thinnest_width(distance) - _WORK_SCALE) / 2)
     if radius >= 0.5:
         r = math.ceil(radius)
         yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
