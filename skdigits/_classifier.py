@@ -1,6 +1,7 @@
 """CNNDigitClassifier: the convolutional network as a scikit-learn classifier."""
 
 import contextlib
+import copyreg
 import inspect
 import math
 
@@ -301,7 +302,12 @@ class CNNDigitClassifier(KerasClassifier):
         # thread rule then applies before the network's weights start
         # TensorFlow, in a fresh process (a Dask worker) as at a first fit.
         reduced = super().__reduce_ex__(protocol)
-        return (_new_estimator, (type(self),), *reduced[2:])
+        if isinstance(reduced, tuple) and reduced[0] in (
+            copyreg.__newobj__,
+            copyreg._reconstructor,
+        ):
+            return (_new_estimator, (type(self),), *reduced[2:])
+        return reduced  # a subclass's own __reduce__ or __getnewargs_ex__
 
     def __repr__(self, N_CHAR_MAX=700):
         # Show only the parameters that differ from their defaults, like

@@ -190,12 +190,32 @@ def test_importing_skdigits_api_does_not_import_tensorflow():
 # --- pickle and joblib ------------------------------------------------------
 
 
-def test_pickle_round_trip(fitted, digits):
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickle_round_trip(fitted, digits, protocol):
     X_test = digits[1]
-    restored = pickle.loads(pickle.dumps(fitted))
+    restored = pickle.loads(pickle.dumps(fitted, protocol=protocol))
+    assert type(restored) is CNNDigitClassifier
+    assert restored.get_params() == fitted.get_params()
     np.testing.assert_array_equal(
         restored.predict_proba(X_test), fitted.predict_proba(X_test)
     )
+
+
+def test_copies_share_or_copy_the_network(fitted, digits):
+    shallow, deep = copy.copy(fitted), copy.deepcopy(fitted)
+    assert shallow.model_ is fitted.model_
+    assert deep.model_ is not fitted.model_
+    np.testing.assert_array_equal(
+        deep.predict_proba(digits[1]), fitted.predict_proba(digits[1])
+    )
+
+
+def test_a_subclass_own_reduce_is_kept(fitted):
+    class Named(CNNDigitClassifier):
+        def __reduce__(self):
+            return "a_name"
+
+    assert Named().__reduce_ex__(pickle.HIGHEST_PROTOCOL) == "a_name"
 
 
 def test_save_after_pickling_in_the_same_process(fitted, digits, tmp_path):
