@@ -699,4 +699,3 @@ def test_thinning_goes_as_far_as_the_thinnest_strokes_allow():
     bar = body[:, 2].sum()  # a column at the left: the bar only
     assert stem < 90 / 2 - 2  # thinned, though far from 2.8 x 4 ...
     assert scale <= bar < 20 / 2  # ... as the bar keeps an output pixel
-
