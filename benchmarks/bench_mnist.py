@@ -30,6 +30,7 @@ Results go to ``benchmarks/results/<name>.json`` (``--name``) or ``--json``.
 """
 
 import argparse
+import functools
 import importlib.metadata
 import json
 import math
@@ -247,6 +248,34 @@ def skdigits_row(config, params):
     }
 
 
+def schedule_plan(clf, n_train):
+    """The estimator's learning-rate schedule, for the rows that rebuild it.
+
+    As ``skdigits._callbacks.CosineSchedule`` plans it: warm-up steps (at
+    most half of the fit's), decay steps and the final fraction ``alpha``.
+    """
+    steps = math.ceil(n_train / clf.batch_size)
+    total = steps * clf.epochs
+    params = clf.get_params()
+    warmup = min(
+        round(params["callbacks__lr_schedule__warmup_epochs"] * steps), total // 2
+    )
+    return {
+        "warmup_steps": warmup,
+        "decay_steps": max(total - warmup, 1),
+        "alpha": params["callbacks__lr_schedule__alpha"],
+    }
+
+
+def schedule_factor(plan, step):
+    """The learning rate of optimizer step ``step`` as a fraction of the peak."""
+    warmup, decay = plan["warmup_steps"], plan["decay_steps"]
+    if step < warmup:
+        return 0.1 + 0.9 * step / warmup
+    done = min(step - warmup, decay) / decay
+    return (1 - plan["alpha"]) * 0.5 * (1 + math.cos(math.pi * done)) + plan["alpha"]
+
+
 def keras_raw_row(config):
     import keras
 
@@ -279,12 +308,12 @@ def keras_raw_row(config):
     )
     # The estimator's learning-rate schedule, as a Keras user would write it:
     # Keras' own CosineDecay with warm-up, compiled into the optimizer.
-    steps = math.ceil(len(X_train) / clf.batch_size)
-    warmup = round(clf.get_params()["callbacks__lr_schedule__warmup_epochs"] * steps)
+    plan = schedule_plan(clf, len(X_train))
+    warmup = plan["warmup_steps"]
     schedule = keras.optimizers.schedules.CosineDecay(
         clf.learning_rate / 10 if warmup else clf.learning_rate,
-        decay_steps=max(steps * clf.epochs - warmup, 1),
-        alpha=clf.get_params()["callbacks__lr_schedule__alpha"],
+        decay_steps=plan["decay_steps"],
+        alpha=plan["alpha"],
         warmup_target=clf.learning_rate if warmup else None,
         warmup_steps=warmup,
     )
@@ -373,15 +402,23 @@ def skorch_row(config):
         return {"skipped": f"skorch or torch is not installed ({exc})"}
     from torch import nn
 
-    from skdigits import CNNDigitClassifier
+    from skdigits import CNNDigitClassifier, _runtime
 
+    params = fixed_epochs_params(config)
+    # Every parameter as the estimator of skdigits_fixed would see it.
+    clf = CNNDigitClassifier().set_params(**params)
+    augmented = clf.rotation_range or clf.shift_range or clf.zoom_range
+    if clf.batch_norm or augmented or not clf.dense_units or clf.padding == "same":
+        return {
+            "skipped": "the torch network has valid convolutions, a dense layer, "
+            "no batch normalisation and no augmentation"
+        }
+    if os.environ.get(_runtime.NUM_THREADS_ENV):  # as the TensorFlow rows
+        torch.set_num_threads(int(os.environ[_runtime.NUM_THREADS_ENV]))
     X_train, y_train, X_test, y_test = load_split(config)
     X_train, X_test = (
         X.reshape(-1, 1, 28, 28).astype(np.float32) / 255 for X in (X_train, X_test)
     )
-    params = fixed_epochs_params(config)
-    # Every parameter as the estimator of skdigits_fixed would see it.
-    clf = CNNDigitClassifier().set_params(**params)
     # The default skdigits network (see skdigits._network.build_cnn) in torch:
     # valid convolutions on 28x28 images ("auto" padding).
     layers, channels, side = [], 1, 28
@@ -405,16 +442,7 @@ def skorch_row(config):
     ]
     # The estimator's schedule, stepped every batch: linear warm-up from a
     # tenth of the rate, then a cosine down to alpha times it.
-    steps = math.ceil(len(X_train) / clf.batch_size)
-    warmup = round(clf.get_params()["callbacks__lr_schedule__warmup_epochs"] * steps)
-    decay = max(steps * clf.epochs - warmup, 1)
-    alpha = clf.get_params()["callbacks__lr_schedule__alpha"]
-
-    def factor(step):
-        if step < warmup:
-            return 0.1 + 0.9 * step / warmup
-        done = min(step - warmup, decay) / decay
-        return (1 - alpha) * 0.5 * (1 + math.cos(math.pi * done)) + alpha
+    plan = schedule_plan(clf, len(X_train))
 
     torch.manual_seed(SEED)
     net = skorch.NeuralNetClassifier(
@@ -429,7 +457,7 @@ def skorch_row(config):
         callbacks=[
             skorch.callbacks.LRScheduler(
                 torch.optim.lr_scheduler.LambdaLR,
-                lr_lambda=factor,
+                lr_lambda=functools.partial(schedule_factor, plan),
                 step_every="batch",
             )
         ],

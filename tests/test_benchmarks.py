@@ -118,6 +118,28 @@ def test_torch_forward_macs_match_the_keras_count(bench_mnist, monkeypatch):
     assert row["params"] == params
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 5])
+def test_rebuilt_schedule_is_the_estimators(bench_mnist, epochs):
+    # keras_raw and skorch_cnn rebuild the estimator's schedule: the same
+    # rate at every step, the cap on a short fit's warm-up included.
+    import types
+
+    from skdigits import CNNDigitClassifier
+    from skdigits._callbacks import CosineSchedule
+
+    clf = CNNDigitClassifier(epochs=epochs, batch_size=100)
+    plan = bench_mnist.schedule_plan(clf, n_train=1000)
+    schedule = CosineSchedule()
+    schedule.set_model(
+        types.SimpleNamespace(optimizer=types.SimpleNamespace(learning_rate=4e-3))
+    )
+    schedule.set_params({"steps": 10, "epochs": epochs})
+    schedule.on_train_begin()
+    for step in range(10 * epochs + 1):
+        expected = schedule.rate(step) / 4e-3
+        assert bench_mnist.schedule_factor(plan, step) == pytest.approx(expected)
+
+
 def test_median_of_runs_and_targets(bench_mnist):
     runs = [
         {"fit_s": 3.0, "epochs": 5, "latency_ms": {"predict": 1.0}, "params": [1]},
