@@ -300,7 +300,8 @@ class CNNDigitClassifier(KerasClassifier):
     def __reduce_ex__(self, protocol):
         # Unpickling calls _new_estimator before it unpickles the state: the
         # thread rule then applies before the network's weights start
-        # TensorFlow, in a fresh process (a Dask worker) as at a first fit.
+        # TensorFlow in a fresh process, as at a first fit (for a process
+        # given SKDIGITS_NUM_THREADS, such as a Dask worker or a joblib one).
         reduced = super().__reduce_ex__(protocol)
         if isinstance(reduced, tuple) and reduced[0] in (
             copyreg.__newobj__,
