@@ -203,6 +203,32 @@ def fixed_epochs_params(config):
     }
 
 
+def fixed_estimator(config):
+    """The unfitted estimator of ``skdigits_fixed``, for the rows that mirror it."""
+    from skdigits import CNNDigitClassifier
+
+    return CNNDigitClassifier().set_params(**fixed_epochs_params(config))
+
+
+def keras_network(clf):
+    """The Keras network that ``clf`` builds for MNIST's 28x28 images."""
+    from skdigits._network import build_cnn
+
+    return build_cnn(
+        image_shape=(28, 28, 1),
+        n_classes=10,
+        input_scale=255.0,
+        filters=tuple(clf.filters),
+        kernel_size=clf.kernel_size,
+        padding=clf.padding,
+        dense_units=clf.dense_units,
+        dropout=clf.dropout,
+        dense_dropout=clf.dense_dropout,
+        batch_norm=clf.batch_norm,
+        learning_rate=clf.learning_rate,
+    )
+
+
 def measure_estimator(estimator, data):
     """Fit and predict any scikit-learn classifier: accuracy and seconds."""
     X_train, y_train, X_test, y_test = data
@@ -279,33 +305,18 @@ def schedule_factor(plan, step):
 def keras_raw_row(config):
     import keras
 
-    from skdigits import CNNDigitClassifier, _runtime
+    from skdigits import _runtime
     from skdigits._classifier import _PREDICT_BATCH
-    from skdigits._network import build_cnn
 
     X_train, y_train, X_test, y_test = load_split(config)
     # What a Keras user would feed: float32 images, converted beforehand.
     X_train, X_test = (
         X.reshape(-1, 28, 28, 1).astype(np.float32) for X in (X_train, X_test)
     )
-    params = fixed_epochs_params(config)
-    # Every parameter as the estimator of skdigits_fixed would see it.
-    clf = CNNDigitClassifier().set_params(**params)
+    clf = fixed_estimator(config)
     # The seed the estimator draws from random_state, so the same weights.
     keras.utils.set_random_seed(_runtime.seed_from(clf.random_state))
-    model = build_cnn(
-        image_shape=(28, 28, 1),
-        n_classes=10,
-        input_scale=255.0,
-        filters=tuple(clf.filters),
-        kernel_size=clf.kernel_size,
-        padding=clf.padding,
-        dense_units=clf.dense_units,
-        dropout=clf.dropout,
-        dense_dropout=clf.dense_dropout,
-        batch_norm=clf.batch_norm,
-        learning_rate=clf.learning_rate,
-    )
+    model = keras_network(clf)
     # The estimator's learning-rate schedule, as a Keras user would write it:
     # Keras' own CosineDecay with warm-up, compiled into the optimizer.
     plan = schedule_plan(clf, len(X_train))
@@ -353,7 +364,7 @@ def keras_raw_row(config):
                 ("model(x)", lambda x: model(x, training=False)),
             ]
         },
-        "params": params,
+        "params": fixed_epochs_params(config),
     }
 
 
@@ -402,11 +413,9 @@ def skorch_row(config):
         return {"skipped": f"skorch or torch is not installed ({exc})"}
     from torch import nn
 
-    from skdigits import CNNDigitClassifier, _runtime
+    from skdigits import _runtime
 
-    params = fixed_epochs_params(config)
-    # Every parameter as the estimator of skdigits_fixed would see it.
-    clf = CNNDigitClassifier().set_params(**params)
+    clf = fixed_estimator(config)
     augmented = clf.rotation_range or clf.shift_range or clf.zoom_range
     if clf.batch_norm or augmented or not clf.dense_units or clf.padding == "same":
         return {
@@ -471,7 +480,7 @@ def skorch_row(config):
         "gflops": gflop / result["fit_s"],
         "forward_macs": macs,
         "torch_threads": torch.get_num_threads(),
-        "params": params,
+        "params": fixed_epochs_params(config),
     }
 
 

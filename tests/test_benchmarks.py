@@ -77,8 +77,6 @@ def test_torch_forward_macs_match_the_keras_count(bench_mnist, monkeypatch):
     # The skorch row's network, counted in torch, does the Keras network's sums.
     pytest.importorskip("skorch")
     torch = pytest.importorskip("torch")
-    from skdigits import CNNDigitClassifier
-    from skdigits._network import build_cnn
 
     built = {}
     monkeypatch.setattr(
@@ -93,29 +91,10 @@ def test_torch_forward_macs_match_the_keras_count(bench_mnist, monkeypatch):
     )
     config = {"smoke": False, "compare_epochs": 1}
     row = bench_mnist.skorch_row(config)
-    params = bench_mnist.fixed_epochs_params(config)
-    clf = CNNDigitClassifier().set_params(**params)
-    keras_model = build_cnn(
-        image_shape=(28, 28, 1),
-        n_classes=10,
-        input_scale=255.0,
-        **{
-            name: getattr(clf, name)
-            for name in (
-                "filters",
-                "kernel_size",
-                "padding",
-                "dense_units",
-                "dropout",
-                "dense_dropout",
-                "batch_norm",
-                "learning_rate",
-            )
-        },
-    )
+    keras_model = bench_mnist.keras_network(bench_mnist.fixed_estimator(config))
     assert isinstance(built["net"].module_, torch.nn.Module)
     assert row["forward_macs"] == bench_mnist.forward_macs(keras_model)
-    assert row["params"] == params
+    assert row["params"] == bench_mnist.fixed_epochs_params(config)
 
 
 @pytest.mark.parametrize("epochs", [1, 2, 5])
