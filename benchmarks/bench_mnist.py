@@ -277,29 +277,19 @@ def skdigits_row(config, params):
 def schedule_plan(clf, n_train):
     """The estimator's learning-rate schedule, for the rows that rebuild it.
 
-    As ``skdigits._callbacks.CosineSchedule`` plans it: warm-up steps (at
-    most half of the fit's), decay steps and the final fraction ``alpha``.
+    ``skdigits._callbacks.schedule_plan`` for ``clf``'s epochs, batch size and
+    schedule parameters on ``n_train`` images, as its ``CosineSchedule`` plans
+    the fit.
     """
-    steps = math.ceil(n_train / clf.batch_size)
-    total = steps * clf.epochs
+    from skdigits._callbacks import schedule_plan as plan
+
     params = clf.get_params()
-    warmup = min(
-        round(params["callbacks__lr_schedule__warmup_epochs"] * steps), total // 2
+    return plan(
+        math.ceil(n_train / clf.batch_size),
+        clf.epochs,
+        warmup_epochs=params["callbacks__lr_schedule__warmup_epochs"],
+        alpha=params["callbacks__lr_schedule__alpha"],
     )
-    return {
-        "warmup_steps": warmup,
-        "decay_steps": max(total - warmup, 1),
-        "alpha": params["callbacks__lr_schedule__alpha"],
-    }
-
-
-def schedule_factor(plan, step):
-    """The learning rate of optimizer step ``step`` as a fraction of the peak."""
-    warmup, decay = plan["warmup_steps"], plan["decay_steps"]
-    if step < warmup:
-        return 0.1 + 0.9 * step / warmup
-    done = min(step - warmup, decay) / decay
-    return (1 - plan["alpha"]) * 0.5 * (1 + math.cos(math.pi * done)) + plan["alpha"]
 
 
 def keras_raw_row(config):
@@ -414,6 +404,7 @@ def skorch_row(config):
     from torch import nn
 
     from skdigits import _runtime
+    from skdigits._callbacks import schedule_factor
 
     clf = fixed_estimator(config)
     augmented = clf.rotation_range or clf.shift_range or clf.zoom_range

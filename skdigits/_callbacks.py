@@ -56,24 +56,19 @@ class CosineSchedule(keras.callbacks.Callback):
         self._initial_rate = float(
             keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
         )
-        steps = self.params.get("steps") or 1
-        total = steps * self.params["epochs"]
-        # At most half the fit warms up, so that every fit also decays.
-        self._warmup_steps = min(round(self.warmup_epochs * steps), total // 2)
-        self._decay_steps = max(total - self._warmup_steps, 1)
+        self._plan = schedule_plan(
+            self.params.get("steps") or 1,
+            self.params["epochs"],
+            warmup_epochs=self.warmup_epochs,
+            alpha=self.alpha,
+        )
         self._step = 0
         self._scale = 1.0
         self._last_set = None
 
     def rate(self, step):
         """The unscaled learning rate of optimizer step ``step`` (from 0)."""
-        peak = self._initial_rate
-        if step < self._warmup_steps:
-            start = peak / 10
-            return start + (peak - start) * step / self._warmup_steps
-        done = min(step - self._warmup_steps, self._decay_steps) / self._decay_steps
-        cosine = 0.5 * (1 + math.cos(math.pi * done))
-        return peak * ((1 - self.alpha) * cosine + self.alpha)
+        return self._initial_rate * schedule_factor(self._plan, step)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._last_set:  # another callback's change scales what follows
@@ -92,6 +87,78 @@ class CosineSchedule(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate = self._initial_rate
+
+
+def schedule_plan(steps_per_epoch, epochs, *, warmup_epochs=1.0, alpha=0.0):
+    """The steps of :class:`CosineSchedule`'s warm-up and decay for one fit.
+
+    At most half of the fit's steps warm up, so that every fit also decays.
+    The benchmarks rebuild the estimator's schedule from this plan (in Keras'
+    ``CosineDecay`` and in PyTorch), so all three follow one definition.
+
+    Parameters
+    ----------
+    steps_per_epoch : int
+        Optimizer steps in one epoch.
+    epochs : int
+        Epochs of the fit.
+    warmup_epochs : float, default=1.0
+        Epochs of linear warm-up.
+    alpha : float, default=0.0
+        The final rate as a fraction of the peak.
+
+    Returns
+    -------
+    dict
+        ``warmup_steps``, ``decay_steps`` and ``alpha``.
+
+    Examples
+    --------
+    >>> from skdigits._callbacks import schedule_plan
+    >>> schedule_plan(10, 5)
+    {'warmup_steps': 10, 'decay_steps': 40, 'alpha': 0.0}
+    >>> schedule_plan(10, 1)["warmup_steps"]  # half of a one-epoch fit
+    5
+    """
+    total = steps_per_epoch * epochs
+    warmup = min(round(warmup_epochs * steps_per_epoch), total // 2)
+    return {
+        "warmup_steps": warmup,
+        "decay_steps": max(total - warmup, 1),
+        "alpha": alpha,
+    }
+
+
+def schedule_factor(plan, step):
+    """The learning rate of optimizer step ``step`` as a fraction of the peak.
+
+    Linear warm-up from a tenth of the peak over ``plan["warmup_steps"]``,
+    then a cosine from the peak down to ``plan["alpha"]`` times it.
+
+    Parameters
+    ----------
+    plan : dict
+        From :func:`schedule_plan`.
+    step : int
+        The optimizer step, counting from 0.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from skdigits._callbacks import schedule_factor, schedule_plan
+    >>> plan = schedule_plan(10, 5)
+    >>> schedule_factor(plan, 0), schedule_factor(plan, 10), schedule_factor(plan, 50)
+    (0.1, 1.0, 0.0)
+    """
+    warmup, decay = plan["warmup_steps"], plan["decay_steps"]
+    if step < warmup:
+        return 0.1 + 0.9 * step / warmup
+    done = min(step - warmup, decay) / decay
+    cosine = 0.5 * (1 + math.cos(math.pi * done))
+    return (1 - plan["alpha"]) * cosine + plan["alpha"]
 
 
 # name -> (callback class, the arguments we set differently from Keras)
