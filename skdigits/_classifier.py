@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _callbacks, _runtime
+from . import _callbacks, _precision, _runtime
 from ._network import build_cnn, inference_function
 
 # Images per forward pass in predict_proba: large enough to amortise the
@@ -84,6 +84,17 @@ class CNNDigitClassifier(KerasClassifier):
         monitor training. It drives the callbacks below; with 0 there is no
         held-out data, those callbacks are off (unless set to monitor a
         training metric), and the network trains for exactly ``epochs``.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Floating-point precision of training and prediction. ``"bfloat16"``
+        is mixed precision: the convolutions and dense layers compute in
+        bfloat16, about twice as fast as float32 on processors with bfloat16
+        instructions, while weights, input scaling, augmentation, softmax
+        and loss stay float32. ``"auto"`` is ``"bfloat16"`` where the
+        hardware computes it natively (x86 CPUs with AVX-512 BF16 or AMX;
+        NVIDIA GPUs from Ampere on) and ``"float32"`` elsewhere, where
+        bfloat16 is emulated and slower. The precision used is
+        ``precision_``. Keras' global dtype policy is neither read nor
+        changed.
     callbacks : list of keras.callbacks.Callback, default=None
         Callbacks of your own, run after the default ones. The default
         callbacks are configured through parameters, not this list (below).
@@ -122,6 +133,9 @@ class CNNDigitClassifier(KerasClassifier):
         The largest absolute input value seen in fit. Inputs are divided by
         it, so raw ``uint8`` pixels (0-255) and floats already in [0, 1] give
         the network the same values.
+    precision_ : {"float32", "bfloat16"}
+        The precision the network was built in: ``precision`` with
+        ``"auto"`` decided for the machine that fitted it.
     model_ : keras.Model
         The trained network.
     history_ : dict of list
@@ -186,6 +200,7 @@ class CNNDigitClassifier(KerasClassifier):
         batch_size=256,
         epochs=9,
         validation_split=0.1,
+        precision="auto",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -205,6 +220,7 @@ class CNNDigitClassifier(KerasClassifier):
         self.batch_size = batch_size
         self.epochs = epochs
         self.validation_split = validation_split
+        self.precision = precision
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -355,6 +371,7 @@ class CNNDigitClassifier(KerasClassifier):
             raise ValueError(
                 f"filters must be a sequence of positive ints, got {filters!r}"
             )
+        _precision.check_precision(self.precision)
         if self.padding not in ("auto", "valid", "same"):
             raise ValueError(
                 f"padding must be 'auto', 'valid' or 'same', got {self.padding!r}"
@@ -449,6 +466,7 @@ class CNNDigitClassifier(KerasClassifier):
             rotation_range=float(self.rotation_range),
             shift_range=float(self.shift_range),
             zoom_range=float(self.zoom_range),
+            precision=self.precision_,
         )
 
     @property
@@ -460,6 +478,7 @@ class CNNDigitClassifier(KerasClassifier):
         # As scikeras' own, but seeding is done once, by fit (see _runtime).
         self._random_state = None
         X, y = self._validate_data(X, y, reset=True)
+        self.precision_ = _precision.resolve_precision(self.precision)
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(self.target_encoder_.get_metadata())
         self.feature_encoder_ = self.feature_encoder.fit(X)

@@ -5,6 +5,8 @@ import weakref
 import keras
 from keras import layers
 
+from ._precision import keras_policy
+
 # padding="auto": valid convolutions from this image side up. MNIST-form
 # digits (28 x 28) lie inside a blank border that valid convolutions may
 # trim; in small images such as the 8 x 8 digits the ink reaches the edge,
@@ -31,6 +33,7 @@ def build_cnn(
     rotation_range=0.0,
     shift_range=0.0,
     zoom_range=0.0,
+    precision="float32",
 ):
     """Build and compile the digit CNN.
 
@@ -78,15 +81,21 @@ def build_cnn(
         degrees either way, shift up to this fraction of the height and width,
         zoom in or out by up to this fraction. Uncovered pixels are filled
         with 0, the background of MNIST-form images.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"``: the convolution, pooling and dense layers compute in
+        bfloat16 (Keras' ``mixed_bfloat16`` policy: weights kept in float32);
+        the input scaling, the augmentation and the softmax output layer stay
+        in float32, so the loss and the probabilities are float32 as well.
 
     Returns
     -------
     keras.Model
         The compiled model.
     """
-    inputs = keras.Input(shape=tuple(image_shape), name="image")
-    x = layers.Rescaling(1.0 / input_scale, name="rescale")(inputs)
-    augment = {"fill_mode": "constant", "fill_value": 0.0}
+    compute = keras_policy(precision)  # given to each layer, never global
+    inputs = keras.Input(shape=tuple(image_shape), name="image", dtype="float32")
+    x = layers.Rescaling(1.0 / input_scale, name="rescale", dtype="float32")(inputs)
+    augment = {"fill_mode": "constant", "fill_value": 0.0, "dtype": "float32"}
     if rotation_range:
         x = layers.RandomRotation(
             rotation_range / 360.0, name="augment_rotation", **augment
@@ -110,19 +119,29 @@ def build_cnn(
                 use_bias=not batch_norm,
                 activation=None if batch_norm else "relu",
                 name=f"block{block}_conv{conv}",
+                dtype=compute,
             )(x)
             if batch_norm:
-                x = layers.BatchNormalization(name=f"block{block}_bn{conv}")(x)
-                x = layers.Activation("relu", name=f"block{block}_relu{conv}")(x)
-        x = layers.MaxPooling2D(2, padding="same", name=f"block{block}_pool")(x)
+                x = layers.BatchNormalization(
+                    name=f"block{block}_bn{conv}", dtype=compute
+                )(x)
+                x = layers.Activation(
+                    "relu", name=f"block{block}_relu{conv}", dtype=compute
+                )(x)
+        x = layers.MaxPooling2D(
+            2, padding="same", name=f"block{block}_pool", dtype=compute
+        )(x)
         if dropout:
-            x = layers.Dropout(dropout, name=f"block{block}_dropout")(x)
-    x = layers.Flatten(name="flatten")(x)
+            x = layers.Dropout(dropout, name=f"block{block}_dropout", dtype=compute)(x)
+    x = layers.Flatten(name="flatten", dtype=compute)(x)
     if dense_units:
-        x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+        x = layers.Dense(dense_units, activation="relu", name="dense", dtype=compute)(x)
         if dense_dropout:
-            x = layers.Dropout(dense_dropout, name="dense_dropout")(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+            x = layers.Dropout(dense_dropout, name="dense_dropout", dtype=compute)(x)
+    # float32 whatever the precision: the softmax, its output and the loss.
+    outputs = layers.Dense(
+        n_classes, activation="softmax", name="softmax", dtype="float32"
+    )(x)
     model = keras.Model(inputs, outputs, name="cnn_digit_classifier")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),

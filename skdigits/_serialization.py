@@ -316,6 +316,7 @@ def _header(estimator, metadata):
         "X_shape": [int(d) for d in estimator.X_shape_],
         "history": _encode(dict(estimator.history_)),
         "best_epoch": int(estimator.best_epoch_),
+        "precision": str(estimator.precision_),
     }
     if hasattr(estimator, "feature_names_in_"):
         fitted["feature_names_in"] = [str(n) for n in estimator.feature_names_in_]
@@ -566,6 +567,11 @@ def _restore(header, network):
             [str(n) for n in fitted["feature_names_in"]], dtype=object
         )
     estimator.image_shape_ = image_shape
+    # Files written before the precision parameter hold float32 networks.
+    precision = fitted.get("precision", "float32")
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"unknown precision {precision!r}")
+    estimator.precision_ = precision
     estimator.input_scale_ = float(fitted["input_scale"])
     estimator.X_dtype_ = np.dtype(fitted["X_dtype"])
     estimator.X_shape_ = tuple(int(d) for d in fitted["X_shape"])
