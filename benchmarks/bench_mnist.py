@@ -73,9 +73,11 @@ SEED = 0  # every row's random_state
 
 # (label, where in the results, comparison, limit); see README.md.
 TARGETS = [
-    ("skdigits_default accuracy", ("skdigits_default", "accuracy"), ">=", 0.995),
+    ("skdigits_default accuracy", ("skdigits_default", "accuracy"), ">=", 0.9955),
     ("skdigits_default fit (s)", ("skdigits_default", "fit_s"), "<=", 180.0),
+    ("default fit / seed_keras fit", ("comparison", "default_vs_seed"), "<=", 0.2),
     ("skdigits_best accuracy", ("skdigits_best", "accuracy"), ">=", 0.997),
+    ("best fit / seed_keras fit", ("comparison", "best_vs_seed"), "<=", 1.0),
     ("fit overhead ratio", ("comparison", "fit_ratio"), "<=", 1.05),
     ("predict overhead ratio", ("comparison", "predict_ratio"), "<=", 1.10),
     (
@@ -213,6 +215,7 @@ def fixed_estimator(config):
 def keras_network(clf):
     """The Keras network that ``clf`` builds for MNIST's 28x28 images."""
     from skdigits._network import build_cnn
+    from skdigits._precision import resolve_precision
 
     return build_cnn(
         image_shape=(28, 28, 1),
@@ -226,6 +229,7 @@ def keras_network(clf):
         dense_dropout=clf.dense_dropout,
         batch_norm=clf.batch_norm,
         learning_rate=clf.learning_rate,
+        precision=resolve_precision(clf.precision),
     )
 
 
@@ -261,6 +265,7 @@ def skdigits_row(config, params):
     return result | {
         "epochs": epochs,
         "best_epoch": clf.best_epoch_,
+        "precision": clf.precision_,
         "gflops": gflop / result["fit_s"],
         "forward_macs": macs,
         "latency_ms": {
@@ -345,6 +350,7 @@ def keras_raw_row(config):
         "predict_s": predict_s,
         "predict_proba_s": predict_proba_s,
         "epochs": clf.epochs,
+        "precision": model.get_layer("block1_conv1").compute_dtype,
         "gflops": training_gflop(macs, len(X_train), 0, clf.epochs) / fit_s,
         "forward_macs": macs,
         "latency_ms": {
@@ -355,6 +361,92 @@ def keras_raw_row(config):
             ]
         },
         "params": fixed_epochs_params(config),
+    }
+
+
+# The recipe of the notebook skdigits grew from (shared/seed), in plain Keras:
+# the anchor every target is measured against.
+SEED_RECIPE = {
+    "filters": [32, 64],
+    "dense_units": 256,
+    "batch_size": 128,
+    "learning_rate": 1e-3,
+    "epochs": 30,
+    "validation_split": 0.1,
+    "early_stopping_patience": 5,
+    "reduce_lr": {"factor": 0.5, "patience": 2, "min_lr": 1e-5},
+}
+
+
+def seed_keras_network():
+    """The seed notebook's network, compiled as it compiles it."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input((28, 28, 1))])
+    for n_filters in SEED_RECIPE["filters"]:
+        model.add(layers.Conv2D(n_filters, 3, padding="same", activation="relu"))
+        model.add(layers.Conv2D(n_filters, 3, padding="same", activation="relu"))
+        model.add(layers.MaxPooling2D(2))
+        model.add(layers.Dropout(0.25))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(SEED_RECIPE["dense_units"], activation="relu"))
+    model.add(layers.Dropout(0.5))
+    model.add(layers.Dense(10, activation="softmax"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(SEED_RECIPE["learning_rate"]),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def seed_keras_row(config):
+    """The seed's recipe, exactly: what a user of the notebook gets."""
+    import keras
+
+    X_train, y_train, X_test, y_test = load_split(config)
+    X_train, X_test = (
+        X.reshape(-1, 28, 28, 1).astype(np.float32) / 255 for X in (X_train, X_test)
+    )
+    keras.utils.set_random_seed(SEED)
+    model = seed_keras_network()
+    epochs = 1 if config["smoke"] else SEED_RECIPE["epochs"]
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy",
+            patience=SEED_RECIPE["early_stopping_patience"],
+            restore_best_weights=True,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy", **SEED_RECIPE["reduce_lr"]
+        ),
+    ]
+    history, fit_s = timed(
+        model.fit,
+        X_train,
+        keras.utils.to_categorical(y_train, 10),
+        batch_size=SEED_RECIPE["batch_size"],
+        epochs=epochs,
+        validation_split=SEED_RECIPE["validation_split"],
+        callbacks=callbacks,
+        verbose=0,
+    )
+    proba, predict_s = timed(model.predict, X_test, verbose=0)
+    ran = len(history.history["loss"])
+    n_validation = int(len(X_train) * SEED_RECIPE["validation_split"])
+    macs = forward_macs(model)
+    gflop = training_gflop(macs, len(X_train) - n_validation, n_validation, ran)
+    return {
+        "accuracy": float(np.mean(np.argmax(proba, axis=1) == y_test)),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "epochs": ran,
+        "best_epoch": callbacks[0].best_epoch + 1,
+        "gflops": gflop / fit_s,
+        "forward_macs": macs,
+        "precision": "float32",
+        "params": SEED_RECIPE,
     }
 
 
@@ -471,6 +563,7 @@ def skorch_row(config):
         "gflops": gflop / result["fit_s"],
         "forward_macs": macs,
         "torch_threads": torch.get_num_threads(),
+        "precision": "float32",
         "params": fixed_epochs_params(config),
     }
 
@@ -485,6 +578,22 @@ ROWS = {
         lambda config: skdigits_row(
             config, network_params(config, **config["best_params"])
         ),
+    ),
+    "skdigits_default_float32": (
+        'CNNDigitClassifier(random_state=0, precision="float32")',
+        lambda config: skdigits_row(
+            config, network_params(config, precision="float32")
+        ),
+    ),
+    "skdigits_default_bfloat16": (
+        'CNNDigitClassifier(random_state=0, precision="bfloat16")',
+        lambda config: skdigits_row(
+            config, network_params(config, precision="bfloat16")
+        ),
+    ),
+    "seed_keras": (
+        "the seed notebook's recipe in plain Keras (float32)",
+        seed_keras_row,
     ),
     "skdigits_fixed": (
         "default network, validation_split=0, epochs=compare_epochs",
@@ -523,15 +632,42 @@ def run_row(name, config):
     return result
 
 
-def run_in_fresh_process(name, config):
-    """``run_row`` in a new interpreter; a failure is reported, not raised."""
+def run_in_fresh_process(name, config, function=run_row):
+    """``function(name, config)`` in a new interpreter; failures are reported."""
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            return pool.submit(run_row, name, config).result()
+            return pool.submit(function, name, config).result()
     except Exception as exc:  # the row's own error, or its process dying
         traceback.print_exception(exc)
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def matmul_peak(_name, config):
+    """GFLOP/s of TensorFlow's largest-kernel work, a square matmul, per dtype.
+
+    The best of several runs of an ``n x n`` product (``n`` = 4096, 256 in a
+    smoke run) in float32 and in bfloat16, with this process's threads: the
+    rate the training rows' GFLOP/s are compared against.
+    """
+    import tensorflow as tf
+
+    from skdigits import _runtime
+
+    _runtime.set_num_threads()
+    n = 256 if config["smoke"] else 4096
+
+    def square(a):
+        return tf.linalg.matmul(a, a).numpy()
+
+    peaks = {}
+    for dtype in ("float32", "bfloat16"):
+        a = tf.random.stateless_uniform((n, n), seed=(SEED, 1), dtype=tf.float32)
+        a = tf.cast(a, dtype)
+        square(a)  # warm-up: oneDNN picks its kernel
+        best = min(timed(square, a)[1] for _ in range(5))
+        peaks[dtype] = 2 * n**3 / best / 1e9
+    return peaks
 
 
 # ----------------------------------------------------------------------
@@ -559,14 +695,21 @@ def median_of(runs):
 
 
 def compare(rows):
-    """Overhead of skdigits over raw Keras: ratios of median seconds."""
-    fixed, raw = rows.get("skdigits_fixed"), rows.get("keras_raw")
-    if not all(row and "fit_s" in row for row in (fixed, raw)):
-        return {}
-    return {
-        "fit_ratio": fixed["fit_s"] / raw["fit_s"],
-        "predict_ratio": fixed["predict_proba_s"] / raw["predict_proba_s"],
+    """Ratios of median seconds: skdigits over raw Keras, rows over the seed's."""
+
+    def ratio(row, reference, key="fit_s"):
+        a, b = rows.get(row), rows.get(reference)
+        if not all(r and key in r for r in (a, b)):
+            return None
+        return a[key] / b[key]
+
+    ratios = {
+        "fit_ratio": ratio("skdigits_fixed", "keras_raw"),
+        "predict_ratio": ratio("skdigits_fixed", "keras_raw", "predict_proba_s"),
+        "default_vs_seed": ratio("skdigits_default", "seed_keras"),
+        "best_vs_seed": ratio("skdigits_best", "seed_keras"),
     }
+    return {name: value for name, value in ratios.items() if value is not None}
 
 
 def check_targets(results, targets=TARGETS):
@@ -609,7 +752,17 @@ def versions(extra=()):
     return found
 
 
+# CPU flags worth naming beside a timing: vector width and bfloat16 units.
+NOTABLE_CPU_FLAGS = frozenset(
+    {"avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16"}
+    | {"avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"}
+)
+
+
 def header(config, rows=()):
+    from skdigits._precision import BF16_CPU_FLAGS, cpu_flags
+
+    flags = cpu_flags()
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
@@ -619,6 +772,9 @@ def header(config, rows=()):
             if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
             "threads": os.environ.get("SKDIGITS_NUM_THREADS") or "TensorFlow default",
+            # The flags that decide precision="auto" and the kernels used.
+            "cpu_flags": sorted(flags & NOTABLE_CPU_FLAGS),
+            "native_bfloat16": bool(BF16_CPU_FLAGS & flags),
             "platform": platform.platform(),
         },
         # skorch and torch only where their row runs (None: not installed).
@@ -640,6 +796,8 @@ def print_title(name, head):
     machine = head["machine"]
     print(f"\n{name}  {head['date']}")
     print(f"machine: {machine['cpu']}, {machine['usable_cores']} cores usable")
+    if "cpu_flags" in machine:
+        print(f"cpu flags: {' '.join(machine['cpu_flags']) or '-'}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in head["versions"].items()))
 
 
@@ -662,15 +820,30 @@ def print_report(results):
         ("predict s", "predict_s", 10, 3),
         ("epochs", "epochs", 7, 0),
         ("GFLOP/s", "gflops", 8, 1),
+        ("of peak", "of_peak", 8, 2),
         ("peak RSS MB", "peak_rss_mb", 12, 0),
     ]
-    print(f"\n{'row':<18}" + "".join(f"{t:>{w}}" for t, _, w, _ in columns))
+    peaks = head["machine"].get("matmul_gflops") or {}
+    if peaks and "error" not in peaks:
+        print(
+            "matmul peak GFLOP/s (4096^2, TensorFlow): "
+            + ", ".join(f"{dtype} {value:.0f}" for dtype, value in peaks.items())
+        )
+    print(
+        f"\n{'row':<26}{'precision':>10}"
+        + "".join(f"{t:>{w}}" for t, _, w, _ in columns)
+    )
     for name, row in results["rows"].items():
         if "fit_s" not in row:
             note = f"skipped: {row['skipped']}" if "skipped" in row else "FAILED: "
-            print(f"{name:<18}{note}{row.get('error', '')}")
+            print(f"{name:<26}{note}{row.get('error', '')}")
             continue
-        cells = [f"{name:<18}"]
+        peak = peaks.get(row.get("precision")) if "error" not in peaks else None
+        row = {
+            **row,
+            "of_peak": row["gflops"] / peak if peak and "gflops" in row else None,
+        }
+        cells = [f"{name:<26}{row.get('precision') or '-':>10}"]
         cells += [f"{_format(row.get(key), d):>{w}}" for _, key, w, d in columns]
         print("".join(cells))
     latency = {
@@ -683,11 +856,14 @@ def print_report(results):
         for label, ms in latency.items():
             print(f"  {label:<38}{ms:>8.2f}")
     comparison = results["comparison"]
-    if comparison:
+    if "fit_ratio" in comparison:
         print(
             f"\noverhead vs raw Keras: fit {comparison['fit_ratio']:.3f}x, "
             f"predict_proba(10k) {comparison['predict_ratio']:.3f}x"
         )
+    for key, label in [("default_vs_seed", "default"), ("best_vs_seed", "best")]:
+        if key in comparison:
+            print(f"{label} fit time / seed_keras fit time: {comparison[key]:.3f}")
     print("\ntargets" + (" (for full runs only)" if config["smoke"] else ""))
     for check in results["targets"]:
         print(
@@ -761,6 +937,9 @@ def main(argv=None):
         "save_dir": args.save_dir and os.path.abspath(args.save_dir),
     }
     started = header(config, args.rows)
+    started["machine"]["matmul_gflops"] = run_in_fresh_process(
+        "matmul", config, matmul_peak
+    )
     runs = {name: [] for name in args.rows}
     for repeat in range(args.repeat):  # rows interleaved: drift hits them alike
         for name in args.rows:
