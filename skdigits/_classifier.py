@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _callbacks, _precision, _runtime
+from . import _callbacks, _precision, _runtime, _tta
 from ._network import build_cnn, inference_function
 
 # Images per forward pass in predict_proba: large enough to amortise the
@@ -95,6 +95,13 @@ class CNNDigitClassifier(KerasClassifier):
         bfloat16 is emulated and slower. The precision used is
         ``precision_``. Keras' global dtype policy is neither read nor
         changed.
+    tta_shift : int, default=0
+        Test-time augmentation: with a positive value, :meth:`predict_proba`
+        (and so :meth:`predict` and :meth:`score`) averages the network's
+        output on each image and on four copies shifted by this many pixels
+        left, right, up and down (uncovered pixels are 0). Five times the
+        prediction's work; 0, the default, predicts on the image alone. It
+        changes prediction only, so it can be set on a fitted estimator.
     callbacks : list of keras.callbacks.Callback, default=None
         Callbacks of your own, run after the default ones. The default
         callbacks are configured through parameters, not this list (below).
@@ -201,6 +208,7 @@ class CNNDigitClassifier(KerasClassifier):
         epochs=9,
         validation_split=0.1,
         precision="auto",
+        tta_shift=0,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -221,6 +229,7 @@ class CNNDigitClassifier(KerasClassifier):
         self.epochs = epochs
         self.validation_split = validation_split
         self.precision = precision
+        self.tta_shift = tta_shift
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -356,6 +365,7 @@ class CNNDigitClassifier(KerasClassifier):
             raise ValueError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
+        _check_tta_shift(self.tta_shift)
         for name in ("epochs", "batch_size", "kernel_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -618,7 +628,8 @@ class CNNDigitClassifier(KerasClassifier):
 
         Runs the network's compiled forward pass in batches, rather than
         ``keras.Model.predict``, which costs tens of milliseconds per call:
-        a single image takes about 2 ms.
+        a single image takes about 2 ms. With ``tta_shift`` > 0, the mean of
+        the probabilities of each image and of its four shifted copies.
 
         Parameters
         ----------
@@ -632,13 +643,17 @@ class CNNDigitClassifier(KerasClassifier):
             Probabilities in the order of ``classes_``; rows sum to 1.
         """
         check_is_fitted(self, "model_")
+        _check_tta_shift(self.tta_shift)
         X, _ = self._validate_data(X)
         forward = inference_function(self.model_)
-        outputs = [
-            keras.ops.convert_to_numpy(forward(X[start : start + _PREDICT_BATCH]))
-            for start in range(0, len(X), _PREDICT_BATCH)
-        ]
-        return np.concatenate(outputs).astype(np.float64)
+        outputs = []
+        for start in range(0, len(X), _PREDICT_BATCH):
+            views = _tta.shifted_views(
+                X[start : start + _PREDICT_BATCH], self.tta_shift
+            )
+            proba = [keras.ops.convert_to_numpy(forward(view)) for view in views]
+            outputs.append(np.mean(proba, axis=0, dtype=np.float64))
+        return np.concatenate(outputs)
 
     def predict(self, X):
         """Predicted class of each image.
@@ -655,6 +670,13 @@ class CNNDigitClassifier(KerasClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _check_tta_shift(value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"tta_shift must be an int >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"tta_shift must be an int >= 0, got {value!r}")
 
 
 def _new_estimator(cls):

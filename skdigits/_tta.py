@@ -1,0 +1,53 @@
+"""Test-time augmentation: the views of each image that prediction averages over."""
+
+import numpy as np
+
+
+def shifted_views(images, shift):
+    """The images, then copies shifted by ``shift`` pixels left, right, up, down.
+
+    Pixels uncovered by a shift are 0, the background of MNIST-form digits
+    (white ink on black), as in the training-time augmentation.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_images, height, width, channels)
+        A batch of images.
+    shift : int
+        Pixels to shift by; 0 yields the images alone.
+
+    Yields
+    ------
+    ndarray of shape (n_images, height, width, channels)
+        Five views (one without ``shift``), each of the input's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdigits._tta import shifted_views
+    >>> image = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3, 1)
+    >>> [view[0, :, :, 0].tolist() for view in shifted_views(image, 1)][1]
+    [[2.0, 3.0, 0.0], [5.0, 6.0, 0.0], [8.0, 9.0, 0.0]]
+    """
+    yield images
+    if not shift:
+        return
+    for axis in (2, 1):  # width, then height
+        side = images.shape[axis]
+        for direction in (-1, 1):
+            view = np.zeros_like(images)
+            if shift < side:
+                kept = [slice(None)] * images.ndim
+                source = [slice(None)] * images.ndim
+                if direction < 0:  # content moves towards index 0
+                    kept[axis], source[axis] = (
+                        slice(0, side - shift),
+                        slice(shift, None),
+                    )
+                else:
+                    kept[axis], source[axis] = (
+                        slice(shift, None),
+                        slice(0, side - shift),
+                    )
+                view[tuple(kept)] = images[tuple(source)]
+            yield view
