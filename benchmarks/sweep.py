@@ -1,0 +1,171 @@
+"""Which training levers buy MNIST accuracy per second: one configuration a run.
+
+Each configuration is ``CNNDigitClassifier`` parameters, plus two levers the
+estimator does not offer (they did not earn their time, see
+docs/benchmarks.rst): ``ema`` (Adam's exponential moving average of the
+weights, its momentum) and ``label_smoothing``. Every run trains on the
+60,000 MNIST training images in a fresh process and is measured on the 10,000
+test images, plainly and with test-time augmentation (``tta_shift=1``)::
+
+    python benchmarks/sweep.py --list                      # the configurations
+    python benchmarks/sweep.py --configs default aug_e20   # seed 0 each
+    python benchmarks/sweep.py --configs aug_e20 --seeds 0 1 2
+    python benchmarks/sweep.py --smoke                     # seconds, for CI
+
+Results are appended to ``benchmarks/results/<name>.json`` (``--name``, default
+``sweep``) after every run, so a long sweep keeps what it finished;
+``benchmarks/plot_front.py`` draws them.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bench_mnist  # noqa: E402  (benchmarks/ is not a package)
+
+AUG = {"rotation_range": 10, "shift_range": 0.1, "zoom_range": 0.1}
+SHIFT = {"shift_range": 0.1}
+WIDE = {"filters": [32, 64], "dense_units": 256}
+LONG = {"callbacks__early_stopping__patience": 40}  # the schedule runs to its end
+
+#: name -> parameters (``precision`` defaults to "bfloat16": see --precision).
+CONFIGS = {
+    "default": {},
+    "e20": {"epochs": 20, **LONG},
+    "shift_e20": {**SHIFT, "epochs": 20, **LONG},
+    "aug_e20": {**AUG, "epochs": 20, **LONG},
+    "aug_e20_norestore": {
+        **AUG,
+        "epochs": 20,
+        **LONG,
+        "callbacks__early_stopping__restore_best_weights": False,
+    },
+    "aug_e20_ema": {**AUG, "epochs": 20, **LONG, "ema": 0.99},
+    "aug_e20_ls": {**AUG, "epochs": 20, **LONG, "label_smoothing": 0.1},
+    "bn_e12": {"batch_norm": True, "epochs": 12, **LONG},
+    "bn_aug_e12": {"batch_norm": True, **AUG, "epochs": 12, **LONG},
+    "wide_e8": {**WIDE, "epochs": 8, **LONG},
+    "wide_aug_e12": {**WIDE, **AUG, "epochs": 12, **LONG},
+    "aug_e30": {**AUG, "epochs": 30, **LONG},
+    "aug_e20_b128": {**AUG, "epochs": 20, "batch_size": 128, **LONG},
+    "best_previous": dict(bench_mnist.DEFAULT_BEST_PARAMS),
+}
+SMOKE = {"filters": [4], "dense_units": 8, "epochs": 1}
+
+
+def lever_estimator(params):
+    """The estimator of one configuration, with ``ema`` and label smoothing."""
+    import keras
+
+    from skdigits import CNNDigitClassifier
+
+    params = dict(params)
+    ema = params.pop("ema", None)
+    smoothing = params.pop("label_smoothing", 0.0)
+    if not (ema or smoothing):
+        return CNNDigitClassifier().set_params(**params)
+
+    class LeverClassifier(CNNDigitClassifier):
+        def _keras_build_fn(self, meta):
+            model = super()._keras_build_fn(meta)
+            optimizer = keras.optimizers.Adam(
+                float(self.learning_rate), use_ema=bool(ema), ema_momentum=ema or 0.99
+            )
+            loss = model.loss
+            if smoothing:
+
+                def loss(y_true, y_pred):
+                    labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+                    return keras.losses.categorical_crossentropy(
+                        keras.ops.one_hot(labels, meta["n_classes_"]),
+                        y_pred,
+                        label_smoothing=smoothing,
+                    )
+
+            model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+            return model
+
+    return LeverClassifier().set_params(**params)
+
+
+def run_config(name, config):
+    """Fit one configuration (in a fresh process): accuracy, seconds, epochs."""
+    from skdigits import _runtime
+
+    _runtime.set_num_threads()
+    params = {"precision": config["precision"], **config["params"]}
+    params["random_state"] = config["seed"]
+    if config["smoke"]:
+        params.update(SMOKE)
+    X_train, y_train, X_test, y_test = bench_mnist.load_split(config)
+    clf = lever_estimator(params)
+    _, fit_s = bench_mnist.timed(clf.fit, X_train, y_train)
+    clf.predict_proba(X_test[:1])  # traces the forward pass, as users' first call
+    proba, predict_s = bench_mnist.timed(clf.predict_proba, X_test)
+    clf.set_params(tta_shift=1)
+    proba_tta, predict_tta_s = bench_mnist.timed(clf.predict_proba, X_test)
+    return {
+        "config": name,
+        "seed": config["seed"],
+        "accuracy": float(np.mean(clf.classes_[proba.argmax(1)] == y_test)),
+        "accuracy_tta": float(np.mean(clf.classes_[proba_tta.argmax(1)] == y_test)),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "predict_tta_s": predict_tta_s,
+        "epochs": len(clf.history_["loss"]),
+        "best_epoch": clf.best_epoch_,
+        "precision": clf.precision_,
+        "params": params,
+        "peak_rss_mb": bench_mnist.peak_rss_mb(),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), metavar="NAME")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument(
+        "--precision", default="bfloat16", choices=["float32", "bfloat16", "auto"]
+    )
+    parser.add_argument("--list", action="store_true", help="list the configurations")
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument("--name", default="sweep", help="results file name")
+    parser.add_argument("--json", help="results file (default results/NAME.json)")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, params in CONFIGS.items():
+            print(f"{name:<20}{json.dumps(params)}")
+        return None
+    names = args.configs or (["default"] if args.smoke else list(CONFIGS))
+    path = args.json or os.path.join(
+        HERE, "results", f"{args.name}{'_smoke' if args.smoke else ''}.json"
+    )
+    sizes = bench_mnist.SMOKE_SIZES if args.smoke else bench_mnist.FULL_SIZES
+    base = {"smoke": args.smoke, **sizes, "precision": args.precision}
+    results = {"header": bench_mnist.header(base), "runs": []}
+    if os.path.exists(path):  # append to an earlier sweep of this name
+        with open(path) as f:
+            results["runs"] = json.load(f)["runs"]
+    for seed in args.seeds:
+        for name in names:
+            config = {**base, "params": CONFIGS[name], "seed": seed}
+            print(f"{name} seed {seed} ...", flush=True)
+            run = bench_mnist.run_in_fresh_process(name, config, run_config)
+            run.setdefault("config", name)
+            run["date"] = results["header"]["date"]
+            run["cpu"] = results["header"]["machine"]["cpu"]
+            run["cpu_flags"] = results["header"]["machine"]["cpu_flags"]
+            results["runs"].append(run)
+            bench_mnist.write_json(results, path)
+            print(json.dumps({k: v for k, v in run.items() if k != "params"}))
+    print(f"results written to {path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
