@@ -13,14 +13,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCHMARKS = os.path.join(ROOT, "benchmarks")
 
 
-@pytest.fixture(scope="module")
-def bench_mnist():
-    """benchmarks/bench_mnist.py as a module (benchmarks/ is not a package)."""
-    path = os.path.join(BENCHMARKS, "bench_mnist.py")
-    spec = importlib.util.spec_from_file_location("bench_mnist", path)
+def _module(script):
+    """A script of benchmarks/ as a module (benchmarks/ is not a package)."""
+    if BENCHMARKS not in sys.path:  # sweep.py imports bench_mnist
+        sys.path.insert(0, BENCHMARKS)
+    name = os.path.splitext(script)[0]
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(BENCHMARKS, script)
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench_mnist():
+    return _module("bench_mnist.py")
 
 
 def _smoke(script, json_path, data_home):
@@ -156,7 +164,10 @@ def test_bench_mnist_smoke(mnist_data_home, tmp_path):
 
     header = results["header"]
     assert {"date", "machine", "versions", "config"} <= set(header)
-    assert {"cpu", "cores"} <= set(header["machine"])
+    machine = header["machine"]
+    assert {"cpu", "cores", "cpu_flags", "native_bfloat16"} <= set(machine)
+    assert set(machine["matmul_gflops"]) == {"float32", "bfloat16"}
+    assert all(rate > 0 for rate in machine["matmul_gflops"].values())
     assert {"skdigits", "tensorflow", "keras", "scikeras", "scikit-learn", "numpy"} <= (
         set(header["versions"])
     )
@@ -166,6 +177,9 @@ def test_bench_mnist_smoke(mnist_data_home, tmp_path):
     assert list(rows) == [
         "skdigits_default",
         "skdigits_best",
+        "skdigits_default_float32",
+        "skdigits_default_bfloat16",
+        "seed_keras",
         "skdigits_fixed",
         "keras_raw",
         "sklearn_mlp",
@@ -185,6 +199,11 @@ def test_bench_mnist_smoke(mnist_data_home, tmp_path):
         assert set(rows[name]["latency_ms"]) == {"predict_proba", "predict"}
         assert rows[name]["gflops"] > 0
     assert set(rows["keras_raw"]["latency_ms"]) == {"model.predict", "model(x)"}
+    assert rows["skdigits_default_float32"]["precision"] == "float32"
+    assert rows["skdigits_default_bfloat16"]["precision"] == "bfloat16"
+    assert rows["seed_keras"]["precision"] == "float32"
+    assert rows["seed_keras"]["forward_macs"] > rows["skdigits_default"]["forward_macs"]
+    assert results["comparison"]["default_vs_seed"] > 0
 
     # The overhead comparison: the same network, for the same epochs.
     fixed, raw = rows["skdigits_fixed"], rows["keras_raw"]
@@ -197,6 +216,77 @@ def test_bench_mnist_smoke(mnist_data_home, tmp_path):
         "skdigits_default accuracy",
     }
     assert "overhead vs raw Keras" in stdout
+
+
+def test_pareto_front_keeps_what_nothing_beats():
+    plot_front = _module("plot_front.py")
+    found = [
+        ("slow and poor", 100.0, 0.990, "sweep"),
+        ("fast", 10.0, 0.980, "bench"),
+        ("good", 50.0, 0.995, "sweep"),
+        ("slower, no better", 60.0, 0.995, "sweep"),
+        ("best", 200.0, 0.996, "bench"),
+    ]
+    front = plot_front.pareto_front(found)
+    assert [p[0] for p in front] == ["fast", "good", "best"]
+
+
+def test_front_points_merge_seeds_by_median():
+    plot_front = _module("plot_front.py")
+    sweep = {
+        "runs": [
+            {"config": "a", "fit_s": 10.0, "accuracy": 0.99},
+            {"config": "a", "fit_s": 30.0, "accuracy": 0.97},
+            {"config": "a", "fit_s": 20.0, "accuracy": 0.98},
+            {"config": "b", "error": "ValueError: boom"},
+        ]
+    }
+    bench = {"rows": {"seed_keras": {"fit_s": 5.0, "accuracy": 0.9}, "x": {}}}
+    assert plot_front.points(bench, sweep) == [
+        ("seed notebook (plain Keras)", 5.0, 0.9, "bench"),
+        ("a (x3)", 20.0, 0.98, "sweep"),
+    ]
+
+
+@pytest.mark.slow
+def test_sweep_and_front_smoke(mnist_data_home, tmp_path):
+    results, stdout = _smoke("sweep.py", tmp_path / "sweep.json", mnist_data_home)
+    runs = results["runs"]
+    assert [run["config"] for run in runs] == ["default"]
+    run = runs[0]
+    assert "error" not in run, run
+    assert 0 <= run["accuracy"] <= 1 and 0 <= run["accuracy_tta"] <= 1
+    assert run["fit_s"] > 0 and run["precision"] == "bfloat16"
+    assert run["cpu"] == results["header"]["machine"]["cpu"]
+
+    figure = tmp_path / "front.png"
+    plot_front = _module("plot_front.py")
+    front = plot_front.main(
+        ["--sweep", str(tmp_path / "sweep.json"), "-o", str(figure)]
+    )
+    assert [p[0] for p in front] == ["default"]
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sweep_levers_change_the_compiled_network():
+    sweep = _module("sweep.py")
+    plain = sweep.lever_estimator({"epochs": 1})
+    assert type(plain).__name__ == "CNNDigitClassifier"
+    lever = sweep.lever_estimator({"ema": 0.9, "label_smoothing": 0.1, "epochs": 1})
+    X = np.random.RandomState(0).rand(40, 64)
+    y = np.arange(40) % 4
+    lever.set_params(filters=(4,), dense_units=8, batch_size=8).fit(X, y)
+    optimizer = lever.model_.optimizer
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.9
+    assert lever.model_.loss is not None and not isinstance(lever.model_.loss, str)
+
+
+def test_every_sweep_config_is_valid_estimator_params():
+    sweep = _module("sweep.py")
+    for name, params in sweep.CONFIGS.items():
+        estimator = sweep.lever_estimator(params)  # set_params checks the names
+        estimator._check_params()
+        assert estimator.epochs >= 1, name
 
 
 def test_real_digits_smoke(mnist_data_home, tmp_path):
