@@ -37,8 +37,9 @@ def load(path):
 def points(bench=None, sweep=None):
     """``(label, fit seconds, accuracy, kind)`` of every result to draw.
 
-    ``kind`` is ``"bench"`` for rows of ``bench_mnist.py`` and ``"sweep"``
-    for configurations of ``sweep.py``, whose seeds are merged by median.
+    ``kind`` is ``"bench"`` for rows of ``bench_mnist.py``, ``"sweep"`` for
+    configurations of ``sweep.py``, whose seeds are merged by median, and
+    ``"ensemble"`` for its soft votes of several seeds (``--ensemble``).
     Failed, skipped and smoke-sized runs are left out.
     """
     found = []
@@ -55,6 +56,9 @@ def points(bench=None, sweep=None):
         fit_s = statistics.median(r["fit_s"] for r in config_runs)
         accuracy = statistics.median(r["accuracy"] for r in config_runs)
         found.append((label, fit_s, accuracy, "sweep"))
+    for entry in (sweep or {}).get("ensembles", []):
+        label = f"vote of {len(entry['seeds'])} {entry['config']}"
+        found.append((label, entry["fit_s"], entry["accuracy"], "ensemble"))
     return found
 
 

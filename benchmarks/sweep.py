@@ -107,6 +107,9 @@ def run_config(name, config):
     proba, predict_s = bench_mnist.timed(clf.predict_proba, X_test)
     clf.set_params(tta_shift=1)
     proba_tta, predict_tta_s = bench_mnist.timed(clf.predict_proba, X_test)
+    if config.get("save_proba"):  # for ensembles of the runs: see ensemble_of
+        os.makedirs(config["save_proba"], exist_ok=True)
+        np.save(proba_path(config["save_proba"], name, config["seed"]), proba)
     return {
         "config": name,
         "seed": config["seed"],
@@ -123,6 +126,23 @@ def run_config(name, config):
     }
 
 
+def proba_path(directory, name, seed):
+    """Where ``--save-proba`` keeps a run's test-set probabilities."""
+    return os.path.join(directory, f"{name}_seed{seed}.npy")
+
+
+def ensemble_of(directory, name, seeds, y_test):
+    """Test accuracy of the soft vote of ``name``'s runs with ``seeds``.
+
+    The mean of the members' ``predict_proba``, as scikit-learn's
+    ``VotingClassifier(voting="soft")`` over those estimators computes it
+    (tests/test_ensemble.py checks that it does), from the saved runs.
+    MNIST's classes are 0 to 9, so a column's index is its label.
+    """
+    proba = np.mean([np.load(proba_path(directory, name, s)) for s in seeds], axis=0)
+    return float(np.mean(proba.argmax(1) == y_test))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), metavar="NAME")
@@ -130,21 +150,34 @@ def main(argv=None):
     parser.add_argument(
         "--precision", default="bfloat16", choices=["float32", "bfloat16", "auto"]
     )
+    parser.add_argument(
+        "--save-proba", metavar="DIR", help="keep each run's test probabilities in DIR"
+    )
+    parser.add_argument(
+        "--ensemble",
+        metavar="NAME",
+        help="no training: the soft votes of NAME's saved runs (--seeds, "
+        "--save-proba), added to the results file",
+    )
     parser.add_argument("--list", action="store_true", help="list the configurations")
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--name", default="sweep", help="results file name")
     parser.add_argument("--json", help="results file (default results/NAME.json)")
     args = parser.parse_args(argv)
+    path = args.json or os.path.join(
+        HERE, "results", f"{args.name}{'_smoke' if args.smoke else ''}.json"
+    )
+    if args.ensemble:
+        return report_ensembles(args, path)
     if args.list:
         for name, params in CONFIGS.items():
             print(f"{name:<20}{json.dumps(params)}")
         return None
     names = args.configs or (["default"] if args.smoke else list(CONFIGS))
-    path = args.json or os.path.join(
-        HERE, "results", f"{args.name}{'_smoke' if args.smoke else ''}.json"
-    )
     sizes = bench_mnist.SMOKE_SIZES if args.smoke else bench_mnist.FULL_SIZES
     base = {"smoke": args.smoke, **sizes, "precision": args.precision}
+    if args.save_proba:
+        base["save_proba"] = os.path.abspath(args.save_proba)
     results = {"header": bench_mnist.header(base), "runs": []}
     if os.path.exists(path):  # append to an earlier sweep of this name
         with open(path) as f:
@@ -162,6 +195,44 @@ def main(argv=None):
             bench_mnist.write_json(results, path)
             print(json.dumps({k: v for k, v in run.items() if k != "params"}))
     print(f"results written to {path}")
+    return results
+
+
+def report_ensembles(args, path):
+    """Soft votes of the first 2, 3, ... of ``--seeds``: accuracy, summed time."""
+    from skdigits.datasets import fetch_mnist
+
+    if not args.save_proba:
+        raise SystemExit("--ensemble needs --save-proba DIR")
+    with open(path) as f:
+        results = json.load(f)
+    _, y_test = fetch_mnist(subset="test", return_X_y=True)
+    runs = {
+        r["seed"]: r
+        for r in results["runs"]
+        if r.get("config") == args.ensemble and "fit_s" in r
+    }
+    missing = [s for s in args.seeds if s not in runs]
+    if missing:
+        raise SystemExit(f"no run of {args.ensemble} with seeds {missing} in {path}")
+    ensembles = results.setdefault("ensembles", [])
+    for k in range(2, len(args.seeds) + 1):
+        seeds = args.seeds[:k]
+        entry = {
+            "config": args.ensemble,
+            "seeds": seeds,
+            "accuracy": ensemble_of(args.save_proba, args.ensemble, seeds, y_test),
+            "fit_s": sum(runs[s]["fit_s"] for s in seeds),
+        }
+        ensembles[:] = [
+            e for e in ensembles if (e["config"], e["seeds"]) != (args.ensemble, seeds)
+        ]
+        ensembles.append(entry)
+        print(
+            f"{args.ensemble} x{k} (seeds {seeds}): accuracy {entry['accuracy']:.4f}, "
+            f"fit {entry['fit_s']:.0f} s in all"
+        )
+    bench_mnist.write_json(results, path)
     return results
 
 

@@ -281,6 +281,50 @@ def test_sweep_levers_change_the_compiled_network():
     assert lever.model_.loss is not None and not isinstance(lever.model_.loss, str)
 
 
+def test_sweep_ensembles_are_soft_votes_of_saved_runs(mnist_data_home, tmp_path):
+    from skdigits.datasets import fetch_mnist
+
+    sweep = _module("sweep.py")
+    _, y_test = fetch_mnist(subset="test", return_X_y=True)
+    rng = np.random.RandomState(0)
+    right = np.eye(10)[y_test]
+    # Each member is right on a different two thirds of the images, and as
+    # sure of its one wrong class there: the vote of all three is right
+    # wherever two of them are.
+    wrong = np.eye(10)[(y_test + 1) % 10]
+    part = rng.randint(3, size=len(y_test))
+    runs = []
+    for seed in range(3):
+        proba = np.where((part == seed)[:, None], wrong, right)
+        np.save(sweep.proba_path(str(tmp_path), "x", seed), proba)
+        runs.append({"config": "x", "seed": seed, "fit_s": 10.0 + seed})
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({"header": {}, "runs": runs}))
+    argv = ["--ensemble", "x", "--seeds", "0", "1", "2", "--json", str(path)]
+    results = sweep.main([*argv, "--save-proba", str(tmp_path)])
+    assert [e["seeds"] for e in results["ensembles"]] == [[0, 1], [0, 1, 2]]
+    assert results["ensembles"][1]["accuracy"] == 1.0
+    assert results["ensembles"][1]["fit_s"] == 33.0
+    # Where one of two is wrong they tie, and argmax takes the lower class:
+    # the right one (y) unless y is 9 (the wrong one is then 0).
+    expected = np.mean((part == 2) | (y_test != 9))
+    assert results["ensembles"][0]["accuracy"] == pytest.approx(expected)
+    assert json.loads(path.read_text())["ensembles"] == results["ensembles"]
+    with pytest.raises(SystemExit, match="no run of x with seeds \\[5\\]"):
+        sweep.main(
+            [
+                "--ensemble",
+                "x",
+                "--seeds",
+                "5",
+                "--json",
+                str(path),
+                "--save-proba",
+                str(tmp_path),
+            ]
+        )
+
+
 def test_every_sweep_config_is_valid_estimator_params():
     sweep = _module("sweep.py")
     for name, params in sweep.CONFIGS.items():
