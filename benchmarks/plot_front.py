@@ -161,6 +161,24 @@ def draw(ax, bench=None, sweep=None, *, title=None):
     return front
 
 
+#: The results the docs' benchmarks page draws (relative to this folder).
+DOCS_BENCH = "results/session4.json"
+DOCS_SWEEP = "results/session4_sweep.json"
+
+
+def draw_docs_figure():
+    """The figure of docs/benchmarks.rst, from the committed results."""
+    import matplotlib.pyplot as plt
+
+    bench, sweep = (load(os.path.join(HERE, name)) for name in (DOCS_BENCH, DOCS_SWEEP))
+    machine = bench["header"]["machine"]
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    flags = ", ".join(machine.get("cpu_flags", []))
+    title = f"{machine['cpu']} ({flags}), {machine['usable_cores']} cores"
+    draw(ax, bench, sweep, title=title)
+    return fig
+
+
 def main(argv=None):
     import matplotlib
 

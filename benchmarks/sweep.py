@@ -37,6 +37,7 @@ LAST = {"callbacks__early_stopping__restore_best_weights": False}  # keep the la
 #: name -> parameters (``precision`` defaults to "bfloat16": see --precision).
 CONFIGS = {
     "default": {},
+    "default_norestore": {**LAST},
     "e20": {"epochs": 20, **LONG},
     "shift_e20": {**SHIFT, "epochs": 20, **LONG},
     "aug_e20": {**AUG, "epochs": 20, **LONG},
