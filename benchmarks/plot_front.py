@@ -38,7 +38,8 @@ def points(bench=None, sweep=None):
     """``(label, fit seconds, accuracy, kind)`` of every result to draw.
 
     ``kind`` is ``"bench"`` for rows of ``bench_mnist.py``, ``"sweep"`` for
-    configurations of ``sweep.py``, whose seeds are merged by median, and
+    configurations of ``sweep.py`` (labelled with their precision unless it
+    is bfloat16, the sweep's default), whose seeds are merged by median, and
     ``"ensemble"`` for its soft votes of several seeds (``--ensemble``).
     Failed, skipped and smoke-sized runs are left out.
     """
@@ -49,10 +50,12 @@ def points(bench=None, sweep=None):
     runs = {}
     for run in (sweep or {}).get("runs", []):
         if "fit_s" in run:
-            runs.setdefault(run["config"], []).append(run)
-    for config, config_runs in runs.items():
+            key = (run["config"], run.get("precision", "bfloat16"))
+            runs.setdefault(key, []).append(run)
+    for (config, precision), config_runs in runs.items():
         n = len(config_runs)
-        label = f"{config} (x{n})" if n > 1 else config
+        label = config if precision == "bfloat16" else f"{config}, {precision}"
+        label = f"{label} (x{n})" if n > 1 else label
         fit_s = statistics.median(r["fit_s"] for r in config_runs)
         accuracy = statistics.median(r["accuracy"] for r in config_runs)
         found.append((label, fit_s, accuracy, "sweep"))
