@@ -27,6 +27,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 
 DEFAULT_OUTPUT = "skdigits-model.zip"
 DATASETS = ("mnist", "digits")
@@ -225,7 +226,9 @@ def _build_parser():
             "28x28 images, MNIST's (the digit fitted to a 20x20 box, centred by "
             "centre of mass); for another size, e.g. a model trained on 8x8 "
             "digits, the digit fitted to the whole frame, as in scikit-learn's "
-            "digits. Grey levels are scaled to the range the model was fit on."
+            "digits. Grey levels are scaled to the range the model was fit on. "
+            "An image without ink (blank paper) is reported as 'blank', not "
+            "classified."
         ),
     )
     predict.add_argument("model", metavar="MODEL", help="a model file")
@@ -235,7 +238,7 @@ def _build_parser():
         action="store_true",
         help=(
             "print a JSON list of {path, label, probability, probabilities} "
-            "instead of text"
+            "instead of text (all three null for a blank image)"
         ),
     )
     _add_verbose(predict)
@@ -362,14 +365,31 @@ def _predict(args):
     _check_model_file(args.model)
     from .preprocessing import load_digit_images
 
-    images = load_digit_images(args.images)
+    with warnings.catch_warnings(record=True) as caught:
+        images = load_digit_images(args.images)
+    for warning in caught:  # e.g. an animated GIF's: one line each
+        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
     _start_tensorflow(args.verbose)
     estimator, _ = _load_model(args.model)
     X = _to_model_input(images, estimator)
-    proba = estimator.predict_proba(X)
+    # The normaliser gives an image without ink (blank paper, or nothing
+    # left after its background cleaning) as all zeros: no digit to classify.
+    inked = X.reshape(len(X), -1).any(axis=1)
+    proba = iter(estimator.predict_proba(X[inked]) if inked.any() else [])
     classes = estimator.classes_
     results = []
-    for path, row in zip(args.images, proba, strict=True):
+    for path, has_ink in zip(args.images, inked, strict=True):
+        if not has_ink:
+            results.append(
+                {
+                    "path": path,
+                    "label": None,
+                    "probability": None,
+                    "probabilities": None,
+                }
+            )
+            continue
+        row = next(proba)
         best = int(row.argmax())
         results.append(
             {
@@ -387,7 +407,11 @@ def _predict(args):
     else:
         width = max(len(r["path"]) for r in results)
         for r in results:
-            print(f"{r['path']:<{width}}  {r['label']}  (p={r['probability']:.3f})")
+            if r["label"] is None:
+                print(f"{r['path']:<{width}}  blank  (no ink found)")
+            else:
+                p = r["probability"]
+                print(f"{r['path']:<{width}}  {r['label']}  (p={p:.3f})")
     return 0
 
 

@@ -178,6 +178,44 @@ def test_predict_json(trained, images):
         assert probabilities[str(result["label"])] == result["probability"]
 
 
+def test_predict_says_blank_for_an_image_without_ink(trained, images, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (64, 64), 255).save(blank)
+    paths = [images[0], str(blank), images[1]]
+    status, out, err = _run(["predict", trained.model, *paths])
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith(str(blank))
+    assert lines[1].endswith("  blank  (no ink found)")
+    assert "(p=" in lines[0] and "(p=" in lines[2]
+
+    status, out, err = _run(["predict", trained.model, *paths, "--json"])
+    assert status == 0, err
+    results = json.loads(out)
+    assert results[1] == {
+        "path": str(blank),
+        "label": None,
+        "probability": None,
+        "probabilities": None,
+    }
+    # The others are classified as without the blank one among them.
+    _, alone, _ = _run(["predict", trained.model, images[0], images[1], "--json"])
+    assert [results[0], results[2]] == json.loads(alone)
+
+
+def test_predict_warns_of_frames_in_one_line(trained, images, tmp_path):
+    first = Image.open(images[0])
+    animated = tmp_path / "animated.gif"
+    first.save(animated, save_all=True, append_images=[Image.new("L", first.size)])
+    status, out, err = _run(["predict", trained.model, animated])
+    assert status == 0, err
+    assert err == (
+        f"skdigits: warning: {str(animated)!r} has 2 frames (an animated or "
+        "multi-page image); only the first is read.\n"
+    )
+    assert len(out.splitlines()) == 1
+
+
 def test_images_are_brought_to_the_models_form():
     ink = np.full((40, 30), 255, dtype=np.uint8)
     ink[5:35, 12:18] = 0  # a "1", dark on light
@@ -252,6 +290,7 @@ def _error_cases():
         (["predict", model], "required: IMAGE"),
         (["predict", model, "{tmp}/none.png"], "No such image file"),
         (["predict", model, "{text}"], "Cannot read"),
+        (["predict", model, "/dev/null"], "is a character device"),
         (["predict", "{text}", "{text}"], "not a skdigits model file"),
     ]
 
