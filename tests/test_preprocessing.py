@@ -3,6 +3,7 @@
 import errno
 import gzip
 import os
+import struct
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from _digit_images import render_digits
 from numpy.testing import assert_array_equal
-from PIL import Image
+from PIL import Image, ImageOps
 from scipy import ndimage
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -667,6 +668,46 @@ def test_load_digit_images_reads_a_phones_multi_picture_jpeg_quietly(tmp_path):
         warnings.simplefilter("error")
         [image] = load_digit_images(tmp_path / "phone.mpo")
     assert image.shape == _ring_image().shape
+
+
+def test_load_digit_images_refuses_a_decompression_bomb(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.png"
+    Image.new("L", (30, 30), 255).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 900 > 2 * 100
+    with pytest.raises(ValueError) as excinfo:
+        load_digit_images(path)
+    assert str(excinfo.value).startswith(f"Cannot read {str(path)!r} as an image: ")
+    assert "decompression bomb" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        struct.error("unpack requires a buffer of 4 bytes"),
+        IndexError("tuple index out of range"),
+        ZeroDivisionError("division by zero"),
+        KeyError(274),
+    ],
+    ids=["struct.error", "IndexError", "ZeroDivisionError", "KeyError"],
+)
+def test_load_digit_images_turns_any_pillow_error_into_value_error(
+    tmp_path, monkeypatch, error
+):
+    # What Pillow raised on damaged EXIF data or crafted headers over the
+    # years, simulated at the EXIF step.
+    path = tmp_path / "damaged.jpg"
+    Image.new("L", (8, 8)).save(path)
+
+    def fail(image):
+        raise error
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", fail)
+    with pytest.raises(ValueError) as excinfo:
+        load_digit_images(path)
+    assert str(excinfo.value).startswith(
+        f"Cannot read {str(path)!r} as an image: {type(error).__name__}: "
+    )
+    assert excinfo.value.__cause__ is error
 
 
 def test_load_digit_images_applies_exif_orientation(tmp_path):

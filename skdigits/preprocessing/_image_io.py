@@ -51,8 +51,9 @@ def load_digit_images(paths):
     ValueError
         If a path is a directory, not a regular file (a named pipe, a
         device, a socket: refused before it is opened, since reading one can
-        block forever), or a file Pillow cannot read as an image; the
-        message names it.
+        block forever), or a file Pillow cannot read as an image (not an
+        image, damaged, or larger than Pillow's decompression bomb limit,
+        ``PIL.Image.MAX_IMAGE_PIXELS``, allows); the message names it.
     OSError
         If a path cannot be opened for another reason, such as a loop of
         symbolic links or a missing permission; the error names it.
@@ -101,21 +102,28 @@ def _load_one(path):
         try:
             with Image.open(file) as image:
                 frames = getattr(image, "n_frames", 1)
-                if frames > 1 and image.format != "MPO":
-                    warnings.warn(
-                        f"{name} has {frames} frames (an animated or multi-page "
-                        "image); only the first is read.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                image = ImageOps.exif_transpose(image)
-                return _to_array(image)
+                multi_frame = frames > 1 and image.format != "MPO"
+                array = _to_array(ImageOps.exif_transpose(image))
         except UnidentifiedImageError:
             raise ValueError(
                 f"Cannot read {name} as an image: not a format Pillow reads."
             ) from None
-        except (OSError, SyntaxError) as exc:
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
             raise ValueError(f"Cannot read {name} as an image: {exc}") from exc
+        except Exception as exc:
+            # Pillow's decoders raise many kinds on damaged or crafted files
+            # (ValueError, struct.error, IndexError, ZeroDivisionError, ...).
+            raise ValueError(
+                f"Cannot read {name} as an image: {type(exc).__name__}: {exc}"
+            ) from exc
+    if multi_frame:
+        warnings.warn(
+            f"{name} has {frames} frames (an animated or multi-page image); "
+            "only the first is read.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return array
 
 
 def _check_regular_file(status, name):
