@@ -745,12 +745,20 @@ def _tensorflow_log_filtered(level):
     except (AttributeError, OSError, ValueError):  # no stderr file descriptor
         yield
         return
-    failed = True
-    with tempfile.TemporaryFile() as caught:
+    try:
+        caught = tempfile.TemporaryFile()
+    except OSError:  # nowhere to write it: let it through
+        os.close(saved)
+        yield
+        return
+    failed = False
+    with caught:
         os.dup2(caught.fileno(), 2)
         try:
             yield
-            failed = False
+        except Exception:  # not KeyboardInterrupt: nothing to explain then
+            failed = True
+            raise
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
