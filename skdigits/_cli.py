@@ -250,7 +250,10 @@ def _add_verbose(parser):
     parser.add_argument(
         "--verbose",
         action="store_true",
-        help="show TensorFlow's log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is set)",
+        help=(
+            "show all of TensorFlow's log lines (else those TF_CPP_MIN_LOG_LEVEL "
+            "allows: none unless it is set)"
+        ),
     )
 
 
