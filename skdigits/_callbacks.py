@@ -53,9 +53,7 @@ class CosineSchedule(keras.callbacks.Callback):
         self.alpha = alpha
 
     def on_train_begin(self, logs=None):
-        self._initial_rate = float(
-            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-        )
+        self._initial_rate = current_learning_rate(self.model.optimizer)
         self._plan = schedule_plan(
             self.params.get("steps") or 1,
             self.params["epochs"],
@@ -72,9 +70,7 @@ class CosineSchedule(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._last_set:  # another callback's change scales what follows
-            current = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-            )
+            current = current_learning_rate(self.model.optimizer)
             if not math.isclose(current, self._last_set, rel_tol=1e-5):
                 self._scale *= current / self._last_set
 
@@ -87,6 +83,17 @@ class CosineSchedule(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.optimizer.learning_rate = self._initial_rate
+
+
+def current_learning_rate(optimizer):
+    """The optimizer's learning rate now, as a Python float.
+
+    Read with ``float()``, which Keras variables and tensors implement, not
+    through ``keras.ops.convert_to_numpy``: that calls ``numpy.array`` on a
+    Keras variable, whose ``__array__`` takes no ``copy`` argument, and so
+    raises NumPy 2's DeprecationWarning at every fit.
+    """
+    return float(optimizer.learning_rate)
 
 
 def schedule_plan(steps_per_epoch, epochs, *, warmup_epochs=1.0, alpha=0.0):
@@ -258,6 +265,4 @@ class LearningRateLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-            )
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)

@@ -7,18 +7,27 @@
     skdigits predict model.zip photo-of-a-7.png scan-of-a-3.jpg [--json]
 
 TensorFlow, scikit-learn and matplotlib are imported by the commands that
-need them, so ``--help`` and ``--version`` answer at once. Every error a user
-can cause (a missing file, a bad parameter, an unreadable image, a file that
-is not a model) is reported as one line on stderr, ``skdigits: error: ...``,
-with exit status 2; nothing half-written is left behind.
+need them, so ``--help`` and ``--version`` answer at once, and TensorFlow
+only once the arguments are checked (``--set`` names included), so a mistake
+is reported at once too. Every error a user can cause (a missing file, a bad
+parameter, an unreadable image, a file that is not a model) is reported as
+one line on stderr, ``skdigits: error: ...``, with exit status 2; nothing
+half-written is left behind. TensorFlow's own log lines are kept off stderr
+unless asked for (``--verbose``, or ``TF_CPP_MIN_LOG_LEVEL``).
 """
 
 import argparse
 import ast
+import contextlib
+import difflib
+import importlib.util
 import json
 import os
+import re
 import sys
+import tempfile
 import time
+import warnings
 
 DEFAULT_OUTPUT = "skdigits-model.zip"
 DATASETS = ("mnist", "digits")
@@ -96,7 +105,8 @@ def _build_parser():
             "handwritten digits (skdigits.CNNDigitClassifier)."
         ),
         epilog=(
-            "Set SKDIGITS_NUM_THREADS to limit the CPU threads TensorFlow uses. "
+            "Set SKDIGITS_NUM_THREADS to limit the CPU threads TensorFlow uses, "
+            "TF_CPP_MIN_LOG_LEVEL (or --verbose) to see TensorFlow's log lines. "
             "Run 'skdigits COMMAND --help' for each command's options."
         ),
     )
@@ -160,7 +170,8 @@ def _build_parser():
         action="store_true",
         help=(
             "report every epoch even when the output is not a terminal (on a "
-            "terminal a progress bar is shown anyway)"
+            "terminal a progress bar is shown anyway), and show TensorFlow's "
+            "log lines"
         ),
     )
     train.add_argument(
@@ -202,6 +213,7 @@ def _build_parser():
         action="store_true",
         help="show only misclassified images in --samples",
     )
+    _add_verbose(evaluate)
     evaluate.set_defaults(run=_evaluate)
 
     predict = commands.add_parser(
@@ -214,7 +226,9 @@ def _build_parser():
             "28x28 images, MNIST's (the digit fitted to a 20x20 box, centred by "
             "centre of mass); for another size, e.g. a model trained on 8x8 "
             "digits, the digit fitted to the whole frame, as in scikit-learn's "
-            "digits. Grey levels are scaled to the range the model was fit on."
+            "digits. Grey levels are scaled to the range the model was fit on. "
+            "An image without ink (blank paper) is reported as 'blank', not "
+            "classified."
         ),
     )
     predict.add_argument("model", metavar="MODEL", help="a model file")
@@ -224,11 +238,23 @@ def _build_parser():
         action="store_true",
         help=(
             "print a JSON list of {path, label, probability, probabilities} "
-            "instead of text"
+            "instead of text (all three null for a blank image)"
         ),
     )
+    _add_verbose(predict)
     predict.set_defaults(run=_predict)
     return parser
+
+
+def _add_verbose(parser):
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=(
+            "show all of TensorFlow's log lines (else those TF_CPP_MIN_LOG_LEVEL "
+            "allows: none unless it is set)"
+        ),
+    )
 
 
 def _add_data_home(parser):
@@ -248,6 +274,7 @@ def _add_data_home(parser):
 
 def _train(args):
     params = DATASET_PARAMS.get(args.dataset, {}) | _parse_params(args.params)
+    _check_param_names(params)
     if args.random_state is not None:
         params["random_state"] = args.random_state
     if "verbose" not in params:
@@ -257,7 +284,7 @@ def _train(args):
     if args.plot_history:
         _check_figure_path(args.plot_history)
         _plotting()
-    _set_threads()
+    _start_tensorflow(args.verbose)
     estimator = _make_estimator(params)
 
     X, y, description = _load_data(args.dataset, "train", args.data_home)
@@ -300,7 +327,8 @@ def _evaluate(args):
             _check_figure_path(path)
     if args.samples:
         _plotting()
-    _set_threads()
+    _check_model_file(args.model)
+    _start_tensorflow(args.verbose)
     estimator, metadata = _load_model(args.model)
     dataset = args.dataset or metadata.get("dataset") or _guess_dataset(estimator)
     X, y, description = _load_data(
@@ -337,16 +365,34 @@ def _evaluate(args):
 
 
 def _predict(args):
-    _set_threads()
-    estimator, _ = _load_model(args.model)
+    _check_model_file(args.model)
     from .preprocessing import load_digit_images
 
-    images = load_digit_images(args.images)
+    with warnings.catch_warnings(record=True) as caught:
+        images = load_digit_images(args.images)
+    for warning in caught:  # e.g. an animated GIF's: one line each
+        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
+    _start_tensorflow(args.verbose)
+    estimator, _ = _load_model(args.model)
     X = _to_model_input(images, estimator)
-    proba = estimator.predict_proba(X)
+    # The normaliser gives an image without ink (blank paper, or nothing
+    # left after its background cleaning) as all zeros: no digit to classify.
+    inked = X.reshape(len(X), -1).any(axis=1)
+    proba = iter(estimator.predict_proba(X[inked]) if inked.any() else [])
     classes = estimator.classes_
     results = []
-    for path, row in zip(args.images, proba, strict=True):
+    for path, has_ink in zip(args.images, inked, strict=True):
+        if not has_ink:
+            results.append(
+                {
+                    "path": path,
+                    "label": None,
+                    "probability": None,
+                    "probabilities": None,
+                }
+            )
+            continue
+        row = next(proba)
         best = int(row.argmax())
         results.append(
             {
@@ -364,7 +410,11 @@ def _predict(args):
     else:
         width = max(len(r["path"]) for r in results)
         for r in results:
-            print(f"{r['path']:<{width}}  {r['label']}  (p={r['probability']:.3f})")
+            if r["label"] is None:
+                print(f"{r['path']:<{width}}  blank  (no ink found)")
+            else:
+                p = r["probability"]
+                print(f"{r['path']:<{width}}  {r['label']}  (p={p:.3f})")
     return 0
 
 
@@ -388,6 +438,98 @@ def _parse_params(items):
             value = text
         params[key] = value
     return params
+
+
+def _check_param_names(params):
+    """Refuse ``--set`` names the estimator does not take, before TensorFlow.
+
+    The names come from the source of ``CNNDigitClassifier.__init__`` and of
+    the table of default callbacks (:func:`_static_param_names`), so a typo
+    is reported at once, without the seconds of importing TensorFlow. An
+    argument of a default callback (``callbacks__<name>__<argument>``) is a
+    Keras callback's, known only to Keras: set_params checks it later.
+    """
+    names = _static_param_names()
+    if names is None:  # no source to read: set_params checks every name
+        return
+    parameters, callbacks = names
+    prefix = "callbacks__"
+    for key in params:
+        if key in parameters:
+            continue
+        if key.startswith(prefix):
+            name, sep, argument = key[len(prefix) :].partition("__")
+            if name in callbacks and sep and argument:
+                continue
+            close = difflib.get_close_matches(name, callbacks, n=1, cutoff=0.6)
+            hint = ""
+            if close:
+                suggestion = f"{prefix}{close[0]}__{argument or 'ARGUMENT'}"
+                hint = f" Did you mean {suggestion!r}?"
+            raise CommandError(
+                f"invalid callback parameter {key!r}: callback parameters are "
+                f"{prefix}NAME__ARGUMENT with NAME one of {', '.join(callbacks)} "
+                f"and ARGUMENT an argument of that callback.{hint}"
+            )
+        close = difflib.get_close_matches(key, parameters, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise CommandError(
+            f"invalid parameter {key!r} for CNNDigitClassifier.{hint} Its "
+            f"parameters are {', '.join(parameters)}, and {prefix}NAME__ARGUMENT "
+            f"for the default callbacks {', '.join(callbacks)}"
+        )
+
+
+def _static_param_names():
+    """The estimator's parameter names, read from its source without importing it.
+
+    Importing :mod:`skdigits._classifier` imports TensorFlow. Its source
+    says the same: the arguments of ``CNNDigitClassifier.__init__`` and the
+    keys of ``DEFAULT_CALLBACKS`` in :mod:`skdigits._callbacks`, the names
+    ``get_params`` lists (tested).
+
+    Returns
+    -------
+    tuple of (list of str, list of str) or None
+        The parameter names and the default callbacks' names, or None where
+        the source cannot be read (an installation without ``.py`` files).
+    """
+    try:
+        classifier = _parse_source("_classifier")
+        callbacks_module = _parse_source("_callbacks")
+    except (ImportError, OSError, SyntaxError, ValueError):
+        return None
+    parameters, callbacks = [], []
+    for node in classifier.body:
+        if isinstance(node, ast.ClassDef) and node.name == "CNNDigitClassifier":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    arguments = item.args.args[1:] + item.args.kwonlyargs
+                    parameters = [a.arg for a in arguments]
+    for node in callbacks_module.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict)
+            and any(getattr(t, "id", None) == "DEFAULT_CALLBACKS" for t in node.targets)
+        ):
+            callbacks = [
+                key.value
+                for key in node.value.keys
+                if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            ]
+    if not parameters or not callbacks:
+        return None
+    return parameters, callbacks
+
+
+def _parse_source(module):
+    """The syntax tree of a module of this package, which is not imported."""
+    spec = importlib.util.find_spec(f"{__package__}.{module}")
+    origin = getattr(spec, "origin", None)
+    if not origin or not origin.endswith(".py"):
+        raise ValueError(f"no source for {module}")
+    with open(origin, "rb") as file:
+        return ast.parse(file.read(), origin)
 
 
 def _make_estimator(params):
@@ -425,6 +567,14 @@ def _check_figure_path(path):
             f"cannot write a figure to {path!r}: give it an image extension, "
             f"one of {', '.join('.' + f for f in sorted(formats))}"
         )
+
+
+def _check_model_file(path):
+    """Fail early, before TensorFlow starts, if ``path`` is not a model file."""
+    from ._serialization import open_model_file
+
+    archive, _, _ = open_model_file(path)
+    archive.close()
 
 
 def _load_model(path):
@@ -544,13 +694,98 @@ def _save_figure(figure, path):
         plt.close(figure)
 
 
-def _set_threads():
+def _start_tensorflow(verbose=False):
+    """Import TensorFlow, keeping its log lines off stderr; apply the threads.
+
+    TensorFlow writes 5 to 10 lines to stderr as it starts (absl's banner,
+    oneDNN, CUDA stubs, CPU features, the failed cuInit of a machine without
+    a GPU driver). Unless the user asks for them (``--verbose``, or a
+    ``TF_CPP_MIN_LOG_LEVEL`` of their own, which is kept), the level is set
+    to 3 (fatal errors only) before TensorFlow is imported. That level does
+    not reach the lines its libraries log as they load, before absl's logging
+    is set up: those are read from stderr while TensorFlow is imported
+    (:func:`_tensorflow_log_filtered`), and the ones below the level dropped.
+    """
+    if "tensorflow" not in sys.modules:
+        if verbose:
+            import tensorflow  # noqa: F401
+        else:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+            with _tensorflow_log_filtered(os.environ["TF_CPP_MIN_LOG_LEVEL"]):
+                import tensorflow  # noqa: F401
     from . import _runtime
 
     try:
         _runtime.set_num_threads()
     except RuntimeError:  # already running in this process (main() called twice)
         pass
+
+
+# A line of absl's (and glog's) log format: "I0000 00:00:1796121166.013041
+# 13800 port.cc:153] message", its first letter the severity.
+_ABSL_LINE = re.compile(r"[IWEF]\d{4} [\d:.]+ +\d+ [^\]\s]+:\d+\] ")
+_ABSL_BANNER = "WARNING: All log messages before absl::InitializeLog() is called"
+
+
+@contextlib.contextmanager
+def _tensorflow_log_filtered(level):
+    """Drop TensorFlow's log lines below ``level`` from stderr, in the block.
+
+    What the block writes to file descriptor 2 is caught in a temporary file;
+    at its end, absl log lines of a severity below ``level`` (0 info, 1
+    warning, 2 error, 3 fatal; as ``TF_CPP_MIN_LOG_LEVEL``) are dropped, with
+    their continuation lines and absl's banner, and the rest is written to
+    stderr. If the block raises, everything is written, for the user to see
+    why.
+    """
+    try:
+        level = int(level)
+    except ValueError:
+        level = 0
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no stderr file descriptor
+        yield
+        return
+    try:
+        caught = tempfile.TemporaryFile()
+    except OSError:  # nowhere to write it: let it through
+        os.close(saved)
+        yield
+        return
+    failed = False
+    with caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except Exception:  # not KeyboardInterrupt: nothing to explain then
+            failed = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            text = caught.read().decode(errors="replace")
+            if not failed:
+                text = _drop_log_lines(text, level)
+            if text:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+
+
+def _drop_log_lines(text, level):
+    """``text`` without its absl log lines of severity below ``level``."""
+    kept, dropping = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_ABSL_BANNER):
+            dropping = level > 0
+        elif _ABSL_LINE.match(line):
+            dropping = "IWEF".index(line[0]) < level
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
 
 
 def _print_table(lines):

@@ -179,22 +179,8 @@ def load_model(path, *, return_metadata=False):
     >>> bool((loaded.predict(X[:20]) == clf.predict(X[:20])).all())
     True
     """
-    path = os.fspath(path)
-    name = repr(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such model file: {name}")
-    if os.path.isdir(path):
-        raise ValueError(f"{name} is a directory, not a skdigits model file.")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        # An empty or truncated file, random bytes, a text file, an image...
-        raise ValueError(
-            f"{name} is not a skdigits model file: it is not a zip archive "
-            f"({exc}). Model files are written by skdigits.save_model."
-        ) from None
+    archive, header, name = open_model_file(path)
     with archive, tempfile.TemporaryDirectory(prefix="skdigits-load-") as scratch:
-        header = _read_header(archive, name)
         model_path = os.path.join(scratch, _MODEL_MEMBER)
         with (
             archive.open(
@@ -223,6 +209,49 @@ def load_model(path, *, return_metadata=False):
     if return_metadata:
         return estimator, metadata
     return estimator
+
+
+def open_model_file(path):
+    """Open a model file and check its header, without importing TensorFlow.
+
+    The first half of :func:`load_model`, with the same errors: the command
+    line calls it to report a file that is not a model before TensorFlow
+    starts.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file.
+
+    Returns
+    -------
+    archive : zipfile.ZipFile
+        The open archive; the caller closes it.
+    header : dict
+        Its ``estimator.json``, checked to be of a format this version reads.
+    name : str
+        The path as error messages name it.
+    """
+    path = os.fspath(path)
+    name = repr(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such model file: {name}")
+    if os.path.isdir(path):
+        raise ValueError(f"{name} is a directory, not a skdigits model file.")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        # An empty or truncated file, random bytes, a text file, an image...
+        raise ValueError(
+            f"{name} is not a skdigits model file: it is not a zip archive "
+            f"({exc}). Model files are written by skdigits.save_model."
+        ) from None
+    try:
+        header = _read_header(archive, name)
+    except BaseException:
+        archive.close()
+        raise
+    return archive, header, name
 
 
 @contextlib.contextmanager
@@ -588,4 +617,4 @@ def _restore(header, network):
     return estimator
 
 
-__all__ = ["atomic_path", "load_model", "save_model"]
+__all__ = ["atomic_path", "load_model", "open_model_file", "save_model"]

@@ -1,5 +1,7 @@
 """The default callbacks: the cosine learning-rate schedule and its company."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from skdigits._callbacks import (
     DEFAULT_CALLBACKS,
     CosineSchedule,
+    LearningRateLogger,
     default_callback_params,
     make_default_callbacks,
 )
@@ -63,6 +66,15 @@ def test_warm_up_then_cosine_decay_to_alpha():
 def test_no_warm_up_and_constant_rate():
     _, rates = _fit([CosineSchedule(warmup_epochs=0, alpha=1.0)])
     np.testing.assert_allclose(rates, 0.01)
+
+
+def test_reading_the_rate_raises_no_numpy_deprecation_warning():
+    # keras.ops.convert_to_numpy on the optimizer's variable raised NumPy 2's
+    # "__array__ implementation doesn't accept a copy keyword" at every fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        _, rates = _fit([CosineSchedule(), LearningRateLogger()], epochs=2)
+    assert len(rates) == 2 * STEPS
 
 
 def test_rate_is_restored_when_training_ends():

@@ -17,7 +17,14 @@ from sklearn.model_selection import train_test_split
 import skdigits
 import skdigits.datasets
 from skdigits import CNNDigitClassifier, load_model, save_model
-from skdigits._cli import DATASET_PARAMS, _to_model_input, main
+from skdigits._callbacks import DEFAULT_CALLBACKS
+from skdigits._cli import (
+    DATASET_PARAMS,
+    _drop_log_lines,
+    _static_param_names,
+    _to_model_input,
+    main,
+)
 from skdigits.preprocessing import MNISTNormalizer
 
 TINY = ["--set", "filters=(8,)", "--set", "dense_units=16", "--set", "epochs=2"]
@@ -171,6 +178,44 @@ def test_predict_json(trained, images):
         assert probabilities[str(result["label"])] == result["probability"]
 
 
+def test_predict_says_blank_for_an_image_without_ink(trained, images, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (64, 64), 255).save(blank)
+    paths = [images[0], str(blank), images[1]]
+    status, out, err = _run(["predict", trained.model, *paths])
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[1].startswith(str(blank))
+    assert lines[1].endswith("  blank  (no ink found)")
+    assert "(p=" in lines[0] and "(p=" in lines[2]
+
+    status, out, err = _run(["predict", trained.model, *paths, "--json"])
+    assert status == 0, err
+    results = json.loads(out)
+    assert results[1] == {
+        "path": str(blank),
+        "label": None,
+        "probability": None,
+        "probabilities": None,
+    }
+    # The others are classified as without the blank one among them.
+    _, alone, _ = _run(["predict", trained.model, images[0], images[1], "--json"])
+    assert [results[0], results[2]] == json.loads(alone)
+
+
+def test_predict_warns_of_frames_in_one_line(trained, images, tmp_path):
+    first = Image.open(images[0])
+    animated = tmp_path / "animated.gif"
+    first.save(animated, save_all=True, append_images=[Image.new("L", first.size)])
+    status, out, err = _run(["predict", trained.model, animated])
+    assert status == 0, err
+    assert err == (
+        f"skdigits: warning: {str(animated)!r} has 2 frames (an animated or "
+        "multi-page image); only the first is read.\n"
+    )
+    assert len(out.splitlines()) == 1
+
+
 def test_images_are_brought_to_the_models_form():
     ink = np.full((40, 30), 255, dtype=np.uint8)
     ink[5:35, 12:18] = 0  # a "1", dark on light
@@ -245,6 +290,7 @@ def _error_cases():
         (["predict", model], "required: IMAGE"),
         (["predict", model, "{tmp}/none.png"], "No such image file"),
         (["predict", model, "{text}"], "Cannot read"),
+        (["predict", model, "/dev/null"], "is a character device"),
         (["predict", "{text}", "{text}"], "not a skdigits model file"),
     ]
 
@@ -315,12 +361,20 @@ def test_failed_training_writes_nothing(tmp_path, monkeypatch):
 # --- as a real program -------------------------------------------------------------
 
 
-def _python_m_skdigits(*args, cwd):
+def _python_m_skdigits(*args, cwd, keep_threads=False, code=None):
+    """Run ``python -m skdigits ARGS`` (or ``python -c CODE ARGS``) as a user would.
+
+    Without this suite's ``TF_CPP_MIN_LOG_LEVEL`` (see conftest.py): the
+    command line must keep TensorFlow quiet by itself.
+    """
     path = [ROOT, os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
-    env.pop("SKDIGITS_NUM_THREADS", None)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    if not keep_threads:
+        env.pop("SKDIGITS_NUM_THREADS", None)
+    program = ["-c", code] if code else ["-m", "skdigits"]
     return subprocess.run(
-        [sys.executable, "-m", "skdigits", *map(str, args)],
+        [sys.executable, *program, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -345,3 +399,98 @@ def test_python_m_skdigits(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "skdigits-model.zip" in done.stdout
     assert os.listdir(tmp_path) == ["skdigits-model.zip"]
+
+
+def test_help_is_quiet(tmp_path):
+    done = _python_m_skdigits("predict", "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: skdigits predict")
+    assert done.stderr == ""
+
+
+def test_a_bad_set_is_one_line_on_stderr(tmp_path):
+    done = _python_m_skdigits(
+        "train", "--dataset", "digits", "--set", "epocs=3", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("skdigits: error: invalid parameter 'epocs'")
+    assert "Did you mean 'epochs'?" in done.stderr
+
+
+def test_predict_is_quiet(trained, images, tmp_path):
+    # SKDIGITS_NUM_THREADS kept: it makes the command import TensorFlow first
+    # thing, through set_num_threads.
+    done = _python_m_skdigits(
+        "predict", trained.model, *images, cwd=tmp_path, keep_threads=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2
+    assert done.stderr == ""
+
+
+# main(argv) run in a fresh process: does it report the error without
+# importing TensorFlow (3 s, and its log lines)?
+_MAIN_THEN_MODULES = """
+import sys
+from skdigits._cli import main
+status = main(sys.argv[1:])
+print(status, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--set", "epocs=3"], "Did you mean 'epochs'"),
+        (["train", "--set", "callbacks__early_stoping__patience=2"], "Did you mean"),
+        (["train", "--set", "callbacks__lr_schedule=1"], "callbacks__NAME__ARGUMENT"),
+        (["train", "-o", "{tmp}/missing/model.zip"], "no such directory"),
+        (["evaluate", "{tmp}/none.zip"], "No such model file"),
+        (["evaluate", "{image}"], "not a skdigits model file"),
+        (["predict", "{model}", "{tmp}/none.png"], "No such image file"),
+    ],
+)
+def test_argument_errors_come_before_tensorflow(
+    trained, images, tmp_path, argv, message
+):
+    names = {"tmp": tmp_path, "model": trained.model, "image": images[0]}
+    argv = [arg.format(**names) for arg in argv]
+    done = _python_m_skdigits(
+        *argv, cwd=tmp_path, keep_threads=True, code=_MAIN_THEN_MODULES
+    )
+    assert done.stdout.split() == ["2", "False", "False"], done.stderr
+    assert done.stderr.startswith("skdigits: error: ")
+    assert message in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_set_names_are_read_from_the_estimators_source():
+    # The names --set is checked against before TensorFlow starts are the
+    # estimator's: its parameters, and the callbacks of callbacks__NAME__*.
+    parameters, callbacks = _static_param_names()
+    params = CNNDigitClassifier().get_params()
+    assert set(parameters) == {k for k in params if not k.startswith("callbacks__")}
+    assert callbacks == list(DEFAULT_CALLBACKS)
+    assert {k.split("__")[1] for k in params if k.startswith("callbacks__")} == set(
+        callbacks
+    )
+
+
+def test_tensorflow_log_lines_below_the_level_are_dropped():
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are "
+        "written to STDERR\n"
+        "I0000 00:00:1796121166.013041   13800 port.cc:153] oneDNN custom ops\n"
+        "I0000 00:00:1796121166.075992   13800 cpu_feature_guard.cc:227] Optimized\n"
+        "To enable the following instructions: AVX2, rebuild TensorFlow\n"
+        "W0000 00:00:1796121166.075992   13800 some.cc:1] a warning\n"
+        "E0000 00:00:1796121173.112542   13800 cuda_platform.cc:52] no cuInit\n"
+    )
+    python_warning = "x.py:1: UserWarning: not TensorFlow's\n"
+    assert _drop_log_lines(text, 3) == ""
+    assert _drop_log_lines(python_warning + text, 3) == python_warning
+    assert _drop_log_lines(text, 2).splitlines() == [text.splitlines()[-1]]
+    assert len(_drop_log_lines(text, 1).splitlines()) == 2  # W and E
+    assert _drop_log_lines(text, 0) == text

@@ -4,6 +4,7 @@ Downloads are tested against local HTTP servers on 127.0.0.1; no test reaches
 the internet (the mirror list is replaced by a closed local port by default).
 """
 
+import errno
 import gzip
 import hashlib
 import http.server
@@ -365,6 +366,96 @@ def test_corrupt_local_file_is_an_error(
     # The file is neither used nor silently replaced by a download.
     assert path.read_bytes() == spoilt
     assert mirror.requests == []
+
+
+def test_a_folder_in_place_of_a_file_is_an_error(local_home, mirror, monkeypatch):
+    use_mirrors(monkeypatch, mirror.url)
+    path = local_home / "mnist" / TRAIN_IMAGES
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(OSError) as excinfo:
+        fetch_mnist(data_home=local_home, subset="train")
+    assert str(excinfo.value).startswith(
+        f"Invalid MNIST file {path}: it is a directory, not the gzip-compressed "
+        f"{TRAIN_IMAGES}. Remove it"
+    )
+    assert path.is_dir() and mirror.requests == []
+
+
+def test_a_data_home_that_is_a_file_is_an_error(tmp_path, fake_mnist):
+    home = tmp_path / "home"
+    home.write_text("not a directory")
+    with pytest.raises(NotADirectoryError) as excinfo:
+        fetch_mnist(data_home=home)
+    assert str(excinfo.value).startswith(
+        f"The data home {home} is a file, not a directory."
+    )
+
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "mnist").write_text("not a directory either")
+    for download_if_missing in (True, False):
+        with pytest.raises(NotADirectoryError) as excinfo:
+            fetch_mnist(
+                data_home=tmp_path / "other", download_if_missing=download_if_missing
+            )
+        assert str(excinfo.value).startswith(
+            f"{tmp_path / 'other' / 'mnist'} is a file, not the directory of the "
+            "MNIST files."
+        )
+
+
+def _read_only(directory, monkeypatch):
+    """Make ``directory`` refuse new files, as a read-only one does.
+
+    chmod does not do it for root (who runs some CI containers), so the
+    refusal is simulated where it would come: creating the temporary file.
+    """
+    real_mkstemp = _mnist.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if os.path.samefile(dir, directory):
+            raise PermissionError(errno.EACCES, "Permission denied", dir)
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(_mnist.tempfile, "mkstemp", mkstemp)
+
+
+def test_a_read_only_data_home_with_a_file_missing(local_home, mirror, monkeypatch):
+    use_mirrors(monkeypatch, mirror.url)
+    os.remove(local_home / "mnist" / TEST_LABELS)
+    before = snapshot(local_home)
+    _read_only(local_home / "mnist", monkeypatch)
+
+    with pytest.raises(PermissionError) as excinfo:
+        fetch_mnist(data_home=local_home, subset="test")
+    directory = local_home / "mnist"
+    assert str(excinfo.value).startswith(
+        f"The MNIST file {TEST_LABELS} is missing from {directory}, and it cannot "
+        "be downloaded there: Permission denied. Download the files"
+    )
+    assert f"gzip-compressed, in {directory}, or give fetch_mnist a data_home" in (
+        str(excinfo.value)
+    )
+    assert mirror.requests == []  # no download started where none can be kept
+    assert snapshot(local_home) == before
+    # The files it has are still read.
+    X, _ = fetch_mnist(data_home=local_home, subset="train", return_X_y=True)
+    assert X.shape == (6, 784)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="chmod does not make a directory read-only for root",
+)
+def test_a_really_read_only_data_home(local_home, mirror, monkeypatch):
+    use_mirrors(monkeypatch, mirror.url)
+    os.remove(local_home / "mnist" / TEST_LABELS)
+    os.chmod(local_home / "mnist", 0o555)
+    try:
+        with pytest.raises(PermissionError, match="cannot be downloaded there"):
+            fetch_mnist(data_home=local_home, subset="test")
+    finally:
+        os.chmod(local_home / "mnist", 0o755)
 
 
 # --------------------------------------------------------------------------

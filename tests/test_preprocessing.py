@@ -1,15 +1,19 @@
 """Tests for skdigits.preprocessing: MNISTNormalizer and load_digit_images."""
 
+import errno
 import gzip
 import os
+import struct
 import subprocess
 import sys
+import threading
+import warnings
 
 import numpy as np
 import pytest
 from _digit_images import render_digits
 from numpy.testing import assert_array_equal
-from PIL import Image
+from PIL import Image, ImageOps
 from scipy import ndimage
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -591,6 +595,119 @@ def test_load_digit_images_bad_files(tmp_path):
     truncated.write_bytes((tmp_path / "fine.png").read_bytes()[:30])
     with pytest.raises(ValueError, match="truncated.png"):
         load_digit_images([truncated])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_load_digit_images_refuses_a_named_pipe_without_blocking(tmp_path):
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    outcome = []
+
+    def load():
+        try:
+            load_digit_images([pipe])
+        except Exception as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=20)
+    if reader.is_alive():  # blocked opening the pipe: release it, then fail
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=5)
+        pytest.fail("load_digit_images blocked on a named pipe")
+    [error] = outcome
+    assert isinstance(error, ValueError)
+    assert str(error) == f"{str(pipe)!r} is a named pipe (FIFO), not an image file."
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+def test_load_digit_images_refuses_a_device():
+    with pytest.raises(ValueError, match="'/dev/null' is a character device"):
+        load_digit_images("/dev/null")
+
+
+def test_load_digit_images_reports_a_symlink_loop_as_such(tmp_path):
+    loop = tmp_path / "loop.png"
+    try:
+        os.symlink(tmp_path / "other.png", loop)
+        os.symlink(loop, tmp_path / "other.png")
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    with pytest.raises(OSError) as info:
+        load_digit_images([loop])
+    assert not isinstance(info.value, FileNotFoundError)
+    assert info.value.errno == errno.ELOOP
+    assert os.fsdecode(info.value.filename) == str(loop)
+
+
+@pytest.mark.parametrize("ext", ["gif", "tiff", "png", "webp"])
+def test_load_digit_images_warns_that_only_the_first_frame_is_read(tmp_path, ext):
+    first, *others = [Image.fromarray(_ring_image() // k) for k in (1, 2, 3)]
+    path = tmp_path / f"animated.{ext}"
+    first.save(path, save_all=True, append_images=others, lossless=True)
+    with pytest.warns(UserWarning) as record:
+        [image] = load_digit_images(path)
+    [warning] = record
+    assert str(warning.message) == (
+        f"{str(path)!r} has 3 frames (an animated or multi-page image); "
+        "only the first is read."
+    )
+    assert warning.filename == __file__  # the caller's line
+    grey = image if image.ndim == 2 else image[..., 0]
+    assert np.abs(grey.astype(int) - _ring_image()).max() <= 2  # the first frame
+
+
+def test_load_digit_images_reads_a_phones_multi_picture_jpeg_quietly(tmp_path):
+    # MPO: the photo, then a preview (or depth map); the first is the one.
+    photo, preview = Image.fromarray(_ring_image()), Image.new("L", (20, 30))
+    photo.save(tmp_path / "phone.mpo", save_all=True, append_images=[preview])
+    with Image.open(tmp_path / "phone.mpo") as saved:
+        assert (saved.format, saved.n_frames) == ("MPO", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        [image] = load_digit_images(tmp_path / "phone.mpo")
+    assert image.shape == _ring_image().shape
+
+
+def test_load_digit_images_refuses_a_decompression_bomb(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.png"
+    Image.new("L", (30, 30), 255).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 900 > 2 * 100
+    with pytest.raises(ValueError) as excinfo:
+        load_digit_images(path)
+    assert str(excinfo.value).startswith(f"Cannot read {str(path)!r} as an image: ")
+    assert "decompression bomb" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        struct.error("unpack requires a buffer of 4 bytes"),
+        IndexError("tuple index out of range"),
+        ZeroDivisionError("division by zero"),
+        KeyError(274),
+    ],
+    ids=["struct.error", "IndexError", "ZeroDivisionError", "KeyError"],
+)
+def test_load_digit_images_turns_any_pillow_error_into_value_error(
+    tmp_path, monkeypatch, error
+):
+    # What Pillow raised on damaged EXIF data or crafted headers over the
+    # years, simulated at the EXIF step.
+    path = tmp_path / "damaged.jpg"
+    Image.new("L", (8, 8)).save(path)
+
+    def fail(image):
+        raise error
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", fail)
+    with pytest.raises(ValueError) as excinfo:
+        load_digit_images(path)
+    assert str(excinfo.value).startswith(
+        f"Cannot read {str(path)!r} as an image: {type(error).__name__}: "
+    )
+    assert excinfo.value.__cause__ is error
 
 
 def test_load_digit_images_applies_exif_orientation(tmp_path):

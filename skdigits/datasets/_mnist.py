@@ -174,11 +174,14 @@ def fetch_mnist(
 
     OSError
         If a file is corrupt, truncated or not the expected MNIST file (not
-        gzip, wrong IDX header, wrong checksum); the message names the file
-        and the problem, and the file is not used (it is not deleted either).
-        Also if a missing file cannot be downloaded from any mirror; the
-        message lists the URLs tried with their errors and says where to put
-        the files by hand.
+        gzip, wrong IDX header, wrong checksum, a directory in its place);
+        the message names the file and the problem, and the file is not used
+        (it is not deleted either). Also if a missing file cannot be
+        downloaded: from any mirror (the message lists the URLs tried with
+        their errors), or into the data home (read-only; the message names
+        it); the message says where to put the files by hand. A
+        NotADirectoryError if the data home, or its ``mnist`` folder, is a
+        file.
 
     See Also
     --------
@@ -211,7 +214,7 @@ def fetch_mnist(
         raise ValueError(
             f"subset must be 'train', 'test' or 'all', got {subset!r} instead."
         )
-    mnist_home = os.path.join(get_data_home(data_home), "mnist")
+    mnist_home = _mnist_home(data_home)
     parts = [_PART_FILES[part] for part in _SUBSET_PARTS[subset]]
     names = [name for part in parts for name in part]
     missing = [
@@ -244,6 +247,25 @@ def fetch_mnist(
     )
 
 
+def _mnist_home(data_home):
+    """``<data_home>/mnist``, or an error naming what is in the way."""
+    try:
+        home = get_data_home(data_home)
+    except FileExistsError as exc:  # get_data_home's makedirs, on a file
+        raise NotADirectoryError(
+            f"The data home {os.fsdecode(exc.filename)} is a file, not a "
+            "directory. Give fetch_mnist a directory as data_home (or as "
+            "SCIKIT_LEARN_DATA)."
+        ) from None
+    mnist_home = os.path.join(home, "mnist")
+    if os.path.exists(mnist_home) and not os.path.isdir(mnist_home):
+        raise NotADirectoryError(
+            f"{mnist_home} is a file, not the directory of the MNIST files. "
+            "Move it away, or give fetch_mnist another data_home."
+        )
+    return mnist_home
+
+
 def _decode(path, name, source):
     """Return the array of the MNIST file ``name`` stored at ``path``.
 
@@ -271,6 +293,13 @@ def _decode(path, name, source):
 
 def _read_local(name, directory):
     path = os.path.join(directory, name)
+    if not os.path.isfile(path):  # open() would fail, or block on a pipe
+        what = "a directory" if os.path.isdir(path) else "not a regular file"
+        raise OSError(
+            f"Invalid MNIST file {path}: it is {what}, not the gzip-compressed "
+            f"{name}. Remove it and call fetch_mnist again to download the "
+            "file, or put the original in its place."
+        )
     try:
         return _decode(path, name, source=path)
     except ValueError as exc:
@@ -288,8 +317,17 @@ def _download(name, directory):
     and renamed into place (atomically) only once it is verified, so that a
     failed download or concurrent downloads never leave a partial file.
     """
-    os.makedirs(directory, exist_ok=True)
-    fd, temp_path = tempfile.mkstemp(prefix=f"{name}.part-", dir=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, temp_path = tempfile.mkstemp(prefix=f"{name}.part-", dir=directory)
+    except OSError as exc:  # a read-only data home
+        raise type(exc)(
+            f"The MNIST file {name} is missing from {directory}, and it cannot "
+            f"be downloaded there: {exc.strerror or exc}. Download the files "
+            f"{', '.join(_MNIST_FILES)} by hand and put them, still "
+            f"gzip-compressed, in {directory}, or give fetch_mnist a data_home "
+            "you can write to."
+        ) from exc
     os.close(fd)
     try:
         errors = []

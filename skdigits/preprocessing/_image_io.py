@@ -1,9 +1,20 @@
 """Read digit image files (PNG, JPEG, BMP, ...) into numpy arrays."""
 
 import os
+import stat
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Files that are not regular files, by what they are: opening one for reading
+# can block forever (a named pipe with no writer) or read without end.
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def load_digit_images(paths):
@@ -12,6 +23,11 @@ def load_digit_images(paths):
     Any format Pillow reads works (PNG, JPEG, BMP, GIF, TIFF, ...). The
     orientation a phone records in a JPEG's EXIF data is applied. The images
     keep their size and colours, ready for :class:`MNISTNormalizer`.
+
+    Of a file with several frames (an animated GIF, PNG or WebP, a
+    multi-page TIFF), only the first frame is read, with a warning. A
+    phone's multi-picture JPEG (MPO), whose first frame is the photo and
+    the others its previews or depth maps, is read without one.
 
     Parameters
     ----------
@@ -33,8 +49,20 @@ def load_digit_images(paths):
     FileNotFoundError
         If a path does not exist; the message names it.
     ValueError
-        If a path is a directory or a file Pillow cannot read as an image;
-        the message names it.
+        If a path is a directory, not a regular file (a named pipe, a
+        device, a socket: refused before it is opened, since reading one can
+        block forever), or a file Pillow cannot read as an image (not an
+        image, damaged, or larger than Pillow's decompression bomb limit,
+        ``PIL.Image.MAX_IMAGE_PIXELS``, allows); the message names it.
+    OSError
+        If a path cannot be opened for another reason, such as a loop of
+        symbolic links or a missing permission; the error names it.
+
+    Warns
+    -----
+    UserWarning
+        For a file of several frames, naming the file and the number of
+        frames: only the first is read.
 
     See Also
     --------
@@ -55,22 +83,63 @@ def load_digit_images(paths):
     """
     if isinstance(paths, str | bytes | os.PathLike):
         paths = [paths]
-    return [_load_one(path) for path in paths]
+    images = []
+    for path in paths:  # a loop, not a comprehension: the warning's stacklevel
+        images.append(_load_one(path))
+    return images
 
 
 def _load_one(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such image file: {os.fsdecode(path)!r}")
-    if os.path.isdir(path):
-        raise ValueError(f"{os.fsdecode(path)!r} is a directory, not an image file.")
+    name = repr(os.fsdecode(path))
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return _to_array(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(
-            f"Cannot read {os.fsdecode(path)!r} as an image: {exc}"
-        ) from exc
+        _check_regular_file(os.stat(path), name)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such image file: {name}") from None
+    # Any other OSError (a symbolic link loop, no permission) names the path.
+    with open(path, "rb", opener=_open_without_blocking) as file:
+        # Checked again on what was opened, in case the path changed since.
+        _check_regular_file(os.fstat(file.fileno()), name)
+        try:
+            with Image.open(file) as image:
+                frames = getattr(image, "n_frames", 1)
+                multi_frame = frames > 1 and image.format != "MPO"
+                array = _to_array(ImageOps.exif_transpose(image))
+        except UnidentifiedImageError:
+            raise ValueError(
+                f"Cannot read {name} as an image: not a format Pillow reads."
+            ) from None
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ValueError(f"Cannot read {name} as an image: {exc}") from exc
+        except Exception as exc:
+            # Pillow's decoders raise many kinds on damaged or crafted files
+            # (ValueError, struct.error, IndexError, ZeroDivisionError, ...).
+            raise ValueError(
+                f"Cannot read {name} as an image: {type(exc).__name__}: {exc}"
+            ) from exc
+    if multi_frame:
+        warnings.warn(
+            f"{name} has {frames} frames (an animated or multi-page image); "
+            "only the first is read.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return array
+
+
+def _check_regular_file(status, name):
+    if stat.S_ISDIR(status.st_mode):
+        raise ValueError(f"{name} is a directory, not an image file.")
+    for is_kind, kind in _NOT_REGULAR:
+        if is_kind(status.st_mode):
+            raise ValueError(f"{name} is {kind}, not an image file.")
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{name} is not a regular file, not an image file.")
+
+
+def _open_without_blocking(path, flags):
+    # A named pipe swapped in after the check opens at once (and is refused)
+    # instead of blocking until a writer comes; regular files ignore the flag.
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def _to_array(image):
