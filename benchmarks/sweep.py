@@ -50,6 +50,8 @@ CONFIGS = {
     "bn_aug_e12": {"batch_norm": True, **AUG, "epochs": 12, **LONG},
     "wide_e8": {**WIDE, "epochs": 8, **LONG},
     "wide_aug_e12": {**WIDE, **AUG, "epochs": 12, **LONG},
+    "wide_aug_e12_norestore": {**WIDE, **AUG, "epochs": 12, **LONG, **LAST},
+    "wide_aug_e8_norestore": {**WIDE, **AUG, "epochs": 8, **LONG, **LAST},
     "aug_e30": {**AUG, "epochs": 30, **LONG},
     "aug_e20_b128": {**AUG, "epochs": 20, "batch_size": 128, **LONG},
     "best_previous": dict(bench_mnist.DEFAULT_BEST_PARAMS),
