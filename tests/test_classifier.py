@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _configs import FAST
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -20,16 +21,6 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import get_tags
 
 from skdigits import CNNDigitClassifier
-
-# A configuration that learns the 8x8 digits in a few seconds.
-FAST = dict(
-    filters=(16,),
-    dense_units=64,
-    batch_size=32,
-    learning_rate=3e-3,
-    epochs=20,
-    random_state=0,
-)
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,10 @@
 import keras
 import numpy as np
 import pytest
+from _configs import FAST
 
 from skdigits import CNNDigitClassifier, _precision, load_model, save_model
 from skdigits._precision import cpu_flags, native_bfloat16, resolve_precision
-
-FAST = dict(
-    filters=(16,),
-    dense_units=64,
-    batch_size=32,
-    learning_rate=3e-3,
-    epochs=20,
-    random_state=0,
-)
 
 # /proc/cpuinfo lines of the processors this project was measured on.
 SAPPHIRE_RAPIDS = "fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8"
