@@ -41,8 +41,12 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS.get(type(estimator), {})
 
 
+# Both precisions, whatever this machine's "auto" would choose.
 @parametrize_with_checks(
-    [CNNDigitClassifier(**FAST_CNN)],
+    [
+        CNNDigitClassifier(**FAST_CNN, precision="float32"),
+        CNNDigitClassifier(**FAST_CNN, precision="bfloat16"),
+    ],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
