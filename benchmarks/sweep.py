@@ -50,11 +50,20 @@ CONFIGS = {
     "bn_aug_e12": {"batch_norm": True, **AUG, "epochs": 12, **LONG},
     "wide_e8": {**WIDE, "epochs": 8, **LONG},
     "wide_aug_e12": {**WIDE, **AUG, "epochs": 12, **LONG},
-    "wide_aug_e12_norestore": {**WIDE, **AUG, "epochs": 12, **LONG, **LAST},
+    # One member of the documented best configuration (a soft vote of them).
+    "wide_aug_e12_norestore": dict(bench_mnist.DEFAULT_BEST_PARAMS),
     "wide_aug_e8_norestore": {**WIDE, **AUG, "epochs": 8, **LONG, **LAST},
     "aug_e30": {**AUG, "epochs": 30, **LONG},
     "aug_e20_b128": {**AUG, "epochs": 20, "batch_size": 128, **LONG},
-    "best_previous": dict(bench_mnist.DEFAULT_BEST_PARAMS),
+    # The best configuration of 2026-11-25 (99.57 % in float32 in 21-25 min).
+    "best_previous": {
+        **WIDE,
+        **AUG,
+        "batch_size": 128,
+        "learning_rate": 3e-3,
+        "epochs": 20,
+        "callbacks__early_stopping__patience": 20,
+    },
 }
 SMOKE = {"filters": [4], "dense_units": 8, "epochs": 1}
 
