@@ -183,7 +183,7 @@ def main(argv=None):
         return report_ensembles(args, path)
     if args.list:
         for name, params in CONFIGS.items():
-            print(f"{name:<20}{json.dumps(params)}")
+            print(f"{name:<24} {json.dumps(params)}")
         return None
     names = args.configs or (["default"] if args.smoke else list(CONFIGS))
     sizes = bench_mnist.SMOKE_SIZES if args.smoke else bench_mnist.FULL_SIZES
