@@ -33,9 +33,20 @@ _MODEL_MEMBER = "model.keras"
 _STATE_MEMBER = "estimator.json"
 _CLASS_NAME = "skdigits.CNNDigitClassifier"
 
-# Members larger than this are refused before they are read (zip bombs).
-_MAX_STATE_BYTES = 64 * 2**20
-_MAX_MODEL_BYTES = 4 * 2**30
+# Caps on what a model file may make load_model read (zip bombs). Each is
+# checked on the bytes actually decompressed, reading at most one byte more,
+# so a member whose header lies about its size cannot make loading read more.
+# estimator.json: parameters, fitted state, history and metadata; a few kB in
+# practice.
+_MAX_STATE_BYTES = 16 * 2**20
+# model.keras: the largest network of this estimator one can reasonably ask
+# for, filters=(128, 256) and dense_units=1024 on 28x28 images with "same"
+# padding, has 12.9 million parameters: 52 MB of float32 weights, 155 MB with
+# Adam's two slots saved beside them. Four times the cap's worth of margin.
+_MAX_MODEL_BYTES = 512 * 2**20
+# config.json inside model.keras: 14 kB for a network with augmentation, batch
+# normalization, a convolution and a dense layer; a few kB more per layer.
+_MAX_CONFIG_BYTES = 4 * 2**20
 # Label dtype kinds a model file can hold: bool, ints, floats, str, object (of str).
 _LABEL_KINDS = "biufUO"
 
@@ -132,7 +143,16 @@ def load_model(path, *, return_metadata=False):
     predictions (``predict_proba`` bit for bit), ready to be scored,
     displayed, cloned or fitted again. Loading runs no code from the file:
     it holds no pickle, and the network is read with Keras' ``safe_mode``
-    after checking that every object its configuration names is Keras' own.
+    after checking that every object its configuration names is Keras' own
+    (a class of a ``keras`` module, or a plain name that no object registered
+    in this process answers to, unless the object is Keras' own).
+
+    Loading reads at most 16 MiB of ``estimator.json``, 512 MiB of
+    ``model.keras`` (four times the largest network this estimator can
+    reasonably build: ``filters=(128, 256)``, ``dense_units=1024`` on 28x28
+    images, 155 MB with its optimizer state) and 4 MiB of the network's
+    configuration: these caps apply to the bytes decompressed, whatever the
+    archive declares, and a file past one is refused before the rest is read.
 
     Parameters
     ----------
@@ -155,9 +175,10 @@ def load_model(path, *, return_metadata=False):
         If ``path`` does not exist.
     ValueError
         If ``path`` is not a skdigits model file (another file, a plain
-        Keras ``.keras`` file, a damaged file) or one written in a newer
-        format than this version of skdigits reads; the message names the
-        file and what is wrong.
+        Keras ``.keras`` file, a damaged file), one past the size caps, one
+        whose network names an object that is not Keras' own, or one written
+        in a newer format than this version of skdigits reads; the message
+        names the file and what is wrong.
 
     See Also
     --------
@@ -422,11 +443,29 @@ def _member(archive, member, max_bytes, name):
     except KeyError:
         raise _missing_members(archive, name) from None
     if info.file_size > max_bytes:
-        raise ValueError(
-            f"{name} is not a valid skdigits model file: its {member} is "
-            f"{info.file_size} bytes, more than the {max_bytes} a model holds."
-        )
+        # Only an early refusal: the size read is what is capped (_read_capped).
+        raise _too_large(name, member, max_bytes)
     return info
+
+
+def _too_large(name, member, max_bytes):
+    return ValueError(
+        f"{name} is not a valid skdigits model file: its {member} holds more "
+        f"than the {max_bytes} bytes a model file may hold there; it was not loaded."
+    )
+
+
+def _read_capped(src, max_bytes):
+    """The bytes of ``src``, or None if there are more than ``max_bytes``.
+
+    Reads at most ``max_bytes + 1`` bytes, whatever the archive declares.
+    """
+    chunks = []
+    size = 0
+    while size <= max_bytes and (chunk := src.read(min(2**20, max_bytes + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > max_bytes else b"".join(chunks)
 
 
 def _missing_members(archive, name):
@@ -450,8 +489,18 @@ def _read_header(archive, name):
         raise _missing_members(archive, name)
     info = _member(archive, _STATE_MEMBER, _MAX_STATE_BYTES, name)
     try:
-        header = json.loads(archive.read(info).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
+        with archive.open(info) as src:
+            data = _read_capped(src, _MAX_STATE_BYTES)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: cannot read its "
+            f"{_STATE_MEMBER} ({exc})."
+        ) from None
+    if data is None:
+        raise _too_large(name, _STATE_MEMBER, _MAX_STATE_BYTES)
+    try:
+        header = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_STATE_MEMBER} ({exc})."
@@ -485,54 +534,133 @@ def _read_header(archive, name):
 
 
 def _copy(src, dst, name):
+    """Copy model.keras out, refusing it past its cap on the bytes read."""
+    size = 0
     try:
-        while chunk := src.read(2**20):
+        while size <= _MAX_MODEL_BYTES and (
+            chunk := src.read(min(2**20, _MAX_MODEL_BYTES + 1 - size))
+        ):
+            size += len(chunk)
+            if size > _MAX_MODEL_BYTES:
+                break
             dst.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_MODEL_MEMBER} ({exc})."
         ) from None
+    if size > _MAX_MODEL_BYTES:
+        raise _too_large(name, _MODEL_MEMBER, _MAX_MODEL_BYTES)
+
+
+def _registered_objects():
+    """The objects registered with Keras in this process, by registered name.
+
+    Keras resolves a name of a configuration through this registry before its
+    own modules: ``register_keras_serializable`` and ``get_custom_objects``
+    (by the user, or by any imported library) put objects there, and a file
+    naming one would run its code. Empty while Keras is not imported.
+    """
+    import sys
+
+    registration = sys.modules.get("keras.src.saving.object_registration")
+    if registration is None:
+        return {}
+    objects = dict(registration.GLOBAL_CUSTOM_OBJECTS)
+    global_state = sys.modules.get("keras.src.backend.common.global_state")
+    if global_state is not None:
+        objects.update(
+            global_state.get_global_attribute("custom_objects_scope_dict", {}) or {}
+        )
+    return objects
+
+
+def _is_keras_module(module):
+    return isinstance(module, str) and (
+        module == "keras" or module.startswith("keras.")
+    )
+
+
+def _is_keras_object(obj):
+    return _is_keras_module(getattr(obj, "__module__", None))
+
+
+def _not_keras(name, exc):
+    return ValueError(
+        f"{name} is a damaged skdigits model file: its {_MODEL_MEMBER} is "
+        f"not a Keras model ({exc})."
+    )
 
 
 def _check_network_config(model_path, name):
-    """Refuse a network whose configuration names objects outside Keras."""
+    """Refuse a network whose configuration names objects outside Keras.
+
+    Allowed: classes of Keras' own modules (``keras``, ``keras.layers``,
+    ``keras.src...``) named without a registered name of their own, and
+    plain names (activations, initializers, dtype policies) that no object
+    registered in this process answers to unless it is Keras' own. Refused:
+    any other module, lambdas, functions given as objects, and every name
+    that Keras would resolve to an object registered by the user or a
+    library, since loading would run that object's code.
+    """
     try:
         with zipfile.ZipFile(model_path) as keras_file:
-            config = json.loads(keras_file.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            # Keras reads the weights through zipfile, which never yields more
+            # than a member declares, so the declared sizes bound what it reads.
+            total = sum(member.file_size for member in keras_file.infolist())
+            info = keras_file.getinfo("config.json")
+            data = None
+            if total <= _MAX_MODEL_BYTES:
+                with keras_file.open(info) as src:
+                    data = _read_capped(src, _MAX_CONFIG_BYTES)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+        raise _not_keras(name, exc) from None
+    if total > _MAX_MODEL_BYTES:
+        raise _too_large(name, _MODEL_MEMBER, _MAX_MODEL_BYTES)
+    if data is None:
+        raise _too_large(name, f"{_MODEL_MEMBER}/config.json", _MAX_CONFIG_BYTES)
+    try:
+        config = json.loads(data)
+    except ValueError as exc:
+        raise _not_keras(name, exc) from None
+    registered = _registered_objects()
+    foreign_names = {k for k, obj in registered.items() if not _is_keras_object(obj)}
+    # Keras also finds a function saved as "fn" under a registered "pkg>fn".
+    foreign_suffixes = {key.rpartition(">")[2] for key in foreign_names if ">" in key}
+
+    def refuse(what, module):
         raise ValueError(
-            f"{name} is a damaged skdigits model file: its {_MODEL_MEMBER} is "
-            f"not a Keras model ({exc})."
-        ) from None
+            f"{name} is not a valid skdigits model file: its network "
+            f"uses {what!r} from {module!r}, which is not "
+            "a Keras object; it was not loaded."
+        )
+
     stack = [config]
     while stack:
         node = stack.pop()
         if isinstance(node, list):
             stack.extend(node)
+        elif isinstance(node, str):
+            if node in foreign_names or node in foreign_suffixes:
+                obj = registered.get(node)
+                refuse(node, getattr(obj, "__module__", "a registered object"))
         elif isinstance(node, dict):
             stack.extend(node.values())
-            module = node.get("module")
-            registered = node.get("registered_name")
             if "class_name" not in node:
                 continue
-            foreign_module = module is not None and not (
-                module == "keras" or str(module).startswith("keras.")
-            )
+            class_name = node["class_name"]
+            module = node.get("module")
+            registered_name = node.get("registered_name")
+            if class_name == "__keras_tensor__" and module is None:
+                continue  # a reference to a layer's output, no object
+            if class_name in ("__lambda__", "function") or not _is_keras_module(module):
+                refuse(class_name, module)
             # A custom object is registered as "package>Name". Pickling a model
             # with scikeras registers Keras' own Functional as ">Functional"
-            # (empty package), and the files saved afterwards name it so.
-            custom = registered not in (
-                None,
-                node["class_name"],
-                ">" + node["class_name"],
-            )
-            if node["class_name"] == "__lambda__" or foreign_module or custom:
-                raise ValueError(
-                    f"{name} is not a valid skdigits model file: its network "
-                    f"uses {node['class_name']!r} from {module!r}, which is not "
-                    "a Keras object; it was not loaded."
-                )
+            # (empty package), and the files saved afterwards name it so; the
+            # registry check above refuses the name if it is anything else.
+            if registered_name not in (None, class_name, ">" + str(class_name)):
+                refuse(registered_name, module)
 
 
 def _load_network(model_path, name):

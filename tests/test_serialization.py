@@ -415,25 +415,131 @@ def test_invalid_json_is_a_clear_error(saved, tmp_path):
         load_model(path)
 
 
-def test_network_naming_foreign_code_is_refused(saved, tmp_path):
+def _rewrite_network(saved, path, change):
+    """A copy of the model file ``saved`` whose network config ``change`` edits."""
     with zipfile.ZipFile(saved) as archive:
         header = archive.read("estimator.json")
         with zipfile.ZipFile(io.BytesIO(archive.read("model.keras"))) as inner:
             parts = {name: inner.read(name) for name in inner.namelist()}
     config = json.loads(parts["config.json"])
-    layer = config["config"]["layers"][1]
-    layer["module"], layer["class_name"] = "os", "system"
+    change(config)
     parts["config.json"] = json.dumps(config)
     network = io.BytesIO()
     with zipfile.ZipFile(network, "w") as inner:
         for name, data in parts.items():
             inner.writestr(name, data)
-    path = _zip(
-        tmp_path / "evil.zip",
-        {"model.keras": network.getvalue(), "estimator.json": header},
-    )
+    return _zip(path, {"model.keras": network.getvalue(), "estimator.json": header})
+
+
+def _layer(config, class_name):
+    layers = config["config"]["layers"]
+    return next(layer for layer in layers if layer["class_name"] == class_name)
+
+
+def test_network_naming_foreign_code_is_refused(saved, tmp_path):
+    def change(config):
+        layer = config["config"]["layers"][1]
+        layer["module"], layer["class_name"] = "os", "system"
+
+    path = _rewrite_network(saved, tmp_path / "evil.zip", change)
     with pytest.raises(ValueError, match="evil.zip.*'system' from 'os'.*not loaded"):
         load_model(path)
+
+
+@pytest.fixture
+def registered_objects():
+    """A function and a layer registered with Keras, counting their calls."""
+    calls = []
+
+    @keras.saving.register_keras_serializable(package="skdigits_test")
+    def counting_activation(x):
+        calls.append("activation")
+        return keras.activations.relu(x)
+
+    # Registered as ">CountingLayer", as Keras' own Functional is after pickling.
+    @keras.saving.register_keras_serializable(package="")
+    class CountingLayer(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            calls.append("layer")
+            super().__init__(name=kwargs.get("name"))
+
+        def call(self, x):
+            return x
+
+    yield calls
+    for key in ("skdigits_test>counting_activation", ">CountingLayer"):
+        keras.saving.get_custom_objects().pop(key, None)
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        pytest.param(
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation="skdigits_test>counting_activation"
+            ),
+            "skdigits_test>counting_activation",
+            id="registered-activation",
+        ),
+        pytest.param(
+            # Keras finds a function saved by its bare name under "pkg>name".
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation="counting_activation"
+            ),
+            "counting_activation",
+            id="bare-name-of-a-registered-function",
+        ),
+        pytest.param(
+            lambda c: _layer(c, "Dropout").update(
+                module="keras.layers",
+                class_name="CountingLayer",
+                registered_name=">CountingLayer",
+            ),
+            ">CountingLayer",
+            id="registered-layer",
+        ),
+        pytest.param(
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation={
+                    "module": "keras.activations",
+                    "class_name": "function",
+                    "config": "relu",
+                    "registered_name": "skdigits_test>counting_activation",
+                }
+            ),
+            "function",
+            id="function-object",
+        ),
+    ],
+)
+def test_network_naming_registered_code_is_refused(
+    saved, tmp_path, registered_objects, change, named
+):
+    path = _rewrite_network(saved, tmp_path / "registered.zip", change)
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert "registered.zip" in message and "not a Keras object" in message
+    assert repr(named) in message
+    assert registered_objects == []
+
+
+def test_network_with_bfloat16_batch_norm_and_augmentation_loads(digits, tmp_path):
+    X_train, X_test, y_train, _ = digits
+    clf = CNNDigitClassifier(
+        **{**TINY, "epochs": 1},
+        precision="bfloat16",
+        batch_norm=True,
+        rotation_range=10,
+        shift_range=0.1,
+        zoom_range=0.1,
+    ).fit(X_train[:200], y_train[:200])
+    pickle.loads(pickle.dumps(clf))  # registers ">Functional"
+    save_model(clf, tmp_path / "model.zip")
+    loaded = load_model(tmp_path / "model.zip")
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), clf.predict_proba(X_test)
+    )
 
 
 def test_damaged_network_is_a_clear_error(saved, tmp_path):
@@ -445,3 +551,88 @@ def test_damaged_network_is_a_clear_error(saved, tmp_path):
     )
     with pytest.raises(ValueError, match="broken.zip.*damaged.*model.keras"):
         load_model(path)
+
+
+# --- size caps -----------------------------------------------------------------
+
+
+def _deflated_zip(path, members):
+    """A zip whose members are compressed, so that large members stay small."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _network_member(saved):
+    with zipfile.ZipFile(saved) as archive:
+        return archive.read("estimator.json"), archive.read("model.keras")
+
+
+def test_large_estimator_json_is_refused(saved, tmp_path):
+    header, network = _network_member(saved)
+    state = json.loads(header)
+    state["metadata"] = {"__dict__": {"padding": " " * (16 * 2**20)}}
+    path = _deflated_zip(
+        tmp_path / "big.zip",
+        {"model.keras": network, "estimator.json": json.dumps(state)},
+    )
+    assert path.stat().st_size < 2**20
+    with pytest.raises(
+        ValueError, match=r"big.zip.*estimator.json holds more than the 16777216 bytes"
+    ):
+        load_model(path)
+
+
+def test_large_config_in_the_network_is_refused(saved, tmp_path):
+    header, _ = _network_member(saved)
+    network = _deflated_zip(
+        tmp_path / "model.keras",
+        {"config.json": b" " * (4 * 2**20) + b"{}", "metadata.json": b"{}"},
+    ).read_bytes()
+    members = {"model.keras": network, "estimator.json": header}
+    path = _zip(tmp_path / "big.zip", members)
+    assert path.stat().st_size < 2**20
+    match = r"big.zip.*model.keras/config.json holds more than the 4194304 bytes"
+    with pytest.raises(ValueError, match=match):
+        load_model(path)
+
+
+def test_large_weights_in_the_network_are_refused(saved, tmp_path, monkeypatch):
+    monkeypatch.setattr(skdigits._serialization, "_MAX_MODEL_BYTES", 2**20)
+    header, network = _network_member(saved)
+    with zipfile.ZipFile(io.BytesIO(network)) as inner:
+        parts = {name: inner.read(name) for name in inner.namelist()}
+    parts["model.weights.h5"] = bytes(2**20)
+    network = _deflated_zip(tmp_path / "model.keras", parts).read_bytes()
+    members = {"model.keras": network, "estimator.json": header}
+    path = _zip(tmp_path / "big.zip", members)
+    with pytest.raises(ValueError, match=r"big.zip.*model.keras holds more than"):
+        load_model(path)
+
+
+def test_large_network_member_is_refused(saved, tmp_path, monkeypatch):
+    monkeypatch.setattr(skdigits._serialization, "_MAX_MODEL_BYTES", 2**20)
+    header, _ = _network_member(saved)
+    path = _deflated_zip(
+        tmp_path / "big.zip",
+        {"model.keras": bytes(2**20 + 1), "estimator.json": header},
+    )
+    with pytest.raises(ValueError, match=r"big.zip.*model.keras holds more than"):
+        load_model(path)
+    assert os.listdir(tmp_path) == ["big.zip"]
+
+
+def test_capped_reads_stop_one_byte_past_the_cap():
+    from skdigits._serialization import _read_capped
+
+    source = io.BytesIO(bytes(10_000))
+    assert _read_capped(source, 1000) is None
+    assert source.tell() == 1001
+    assert _read_capped(io.BytesIO(b"abc"), 3) == b"abc"
+
+
+def test_the_caps_are_documented():
+    doc = load_model.__doc__
+    for size in ("16 MiB", "512 MiB", "4 MiB"):
+        assert size in doc
