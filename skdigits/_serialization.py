@@ -685,18 +685,59 @@ def _restore(header, network):
     """The fitted estimator from the JSON state and the loaded network."""
     from ._classifier import CNNDigitClassifier
 
+    if not isinstance(header.get("params"), dict):
+        raise ValueError("params is not a dict")
     params = {str(k): _decode(v) for k, v in header["params"].items()}
     fitted = header["fitted"]
+    if not isinstance(fitted, dict):
+        raise ValueError("fitted is not a dict")
     classes_dtype = np.dtype(fitted["classes"]["dtype"])
     if classes_dtype.kind not in _LABEL_KINDS:
         raise ValueError(f"unsupported class label dtype {classes_dtype}")
     classes = np.array(
         [_decode(v) for v in fitted["classes"]["values"]], dtype=classes_dtype
     )
-    image_shape = tuple(int(d) for d in fitted["image_shape"])
-    n_features = int(fitted["n_features_in"])
+    if classes.ndim != 1 or len(classes) < 1:
+        raise ValueError("classes must be a non-empty list")
+    if not np.array_equal(np.unique(classes), classes):
+        raise ValueError("classes must be unique and sorted")
+    n_features = _checked_int(fitted["n_features_in"], "n_features_in", 1)
+    image_shape = _checked_shape(fitted["image_shape"], "image_shape", 1, 3)
     if math.prod(image_shape) != n_features:
         raise ValueError(f"image_shape {image_shape} has not {n_features} values")
+    input_scale = fitted["input_scale"]
+    if (
+        isinstance(input_scale, bool)
+        or not isinstance(input_scale, int | float)
+        or not math.isfinite(input_scale)
+        or input_scale <= 0
+    ):
+        raise ValueError(
+            f"input_scale must be a finite number > 0, got {input_scale!r}"
+        )
+    if not isinstance(fitted["X_dtype"], str):
+        raise ValueError(f"X_dtype must be a dtype's name, got {fitted['X_dtype']!r}")
+    X_shape = _checked_shape(fitted["X_shape"], "X_shape", 0)
+    if "feature_names_in" in fitted:
+        names = fitted["feature_names_in"]
+        if (
+            not isinstance(names, list)
+            or len(names) != n_features
+            or not all(isinstance(n, str) for n in names)
+        ):
+            raise ValueError(f"feature_names_in must be a list of {n_features} strings")
+    history = _decode(fitted["history"])
+    if not isinstance(history, dict) or not all(
+        isinstance(values, list)
+        and all(
+            isinstance(v, int | float | np.integer | np.floating)
+            and not isinstance(v, bool)
+            for v in values
+        )
+        for values in history.values()
+    ):
+        raise ValueError("history must be a dict of lists of numbers")
+    best_epoch = _checked_int(fitted["best_epoch"], "best_epoch", 0)
     if tuple(network.input_shape[1:]) != image_shape:
         raise ValueError(
             f"the network takes {network.input_shape[1:]}, the estimator {image_shape}"
@@ -709,6 +750,10 @@ def _restore(header, network):
 
     # set_params refuses unknown parameter names.
     estimator = CNNDigitClassifier().set_params(**params)
+    try:
+        estimator._check_params()  # the checks of fit
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"params: {exc}") from None
     state = vars(estimator)
     # As CNNDigitClassifier._initialize does, from the saved values: the
     # target encoder is fitted on the classes, which gives the same mapping
@@ -729,20 +774,39 @@ def _restore(header, network):
     if precision not in ("float32", "bfloat16"):
         raise ValueError(f"unknown precision {precision!r}")
     estimator.precision_ = precision
-    estimator.input_scale_ = float(fitted["input_scale"])
+    estimator.input_scale_ = float(input_scale)
     estimator.X_dtype_ = np.dtype(fitted["X_dtype"])
-    estimator.X_shape_ = tuple(int(d) for d in fitted["X_shape"])
+    estimator.X_shape_ = X_shape
     estimator.feature_encoder_ = estimator.feature_encoder.fit(
         np.zeros((1, *image_shape), dtype=np.float32)
     )
     estimator.model_ = network
     estimator._initialize_callbacks()
-    history = _decode(fitted["history"])
-    if not isinstance(history, dict):
-        raise ValueError("history is not a dict")
     estimator.history_ = {str(k): list(v) for k, v in history.items()}
-    estimator.best_epoch_ = int(fitted["best_epoch"])
+    estimator.best_epoch_ = best_epoch
     return estimator
+
+
+def _checked_int(value, field, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{field} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def _checked_shape(value, field, minimum, length=None):
+    if (
+        not isinstance(value, list)
+        or (length is not None and len(value) != length)
+        or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= minimum
+            for d in value
+        )
+    ):
+        size = f"{length} " if length is not None else ""
+        raise ValueError(
+            f"{field} must be a list of {size}ints >= {minimum}, got {value!r}"
+        )
+    return tuple(value)
 
 
 __all__ = ["atomic_path", "load_model", "open_model_file", "save_model"]

@@ -405,6 +405,71 @@ def test_damaged_state_is_a_clear_error(saved, tmp_path, change, match):
     assert "damaged.zip" in str(info.value)
 
 
+def _set_fitted(**values):
+    return lambda h: h["fitted"].update(values)
+
+
+def _set_param(**values):
+    return lambda h: h["params"].update(values)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (
+            _set_fitted(
+                classes={"dtype": "<i8", "values": [0, 1, 1, 3, 4, 5, 6, 7, 8, 9]}
+            ),
+            "classes must be unique and sorted",
+        ),
+        (
+            _set_fitted(
+                classes={"dtype": "<i8", "values": [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]}
+            ),
+            "classes must be unique and sorted",
+        ),
+        (_set_fitted(input_scale=0), "input_scale must be a finite number > 0"),
+        (_set_fitted(input_scale=-16.0), "input_scale must be a finite number > 0"),
+        (
+            _set_fitted(input_scale={"__float__": "inf"}),
+            "input_scale must be a finite number > 0",
+        ),
+        (_set_fitted(input_scale="16"), "input_scale must be a finite number > 0"),
+        (_set_fitted(n_features_in=True), "n_features_in must be an int >= 1"),
+        (_set_fitted(n_features_in=64.0), "n_features_in must be an int >= 1"),
+        (_set_fitted(image_shape=[8, 8]), "image_shape must be a list of 3 ints >= 1"),
+        (
+            _set_fitted(image_shape=[8, 8, "1"]),
+            "image_shape must be a list of 3 ints >= 1",
+        ),
+        (_set_fitted(X_shape=[-1, 8, 8, 1]), "X_shape must be a list of ints >= 0"),
+        (_set_fitted(X_dtype=8), "X_dtype must be"),
+        (_set_fitted(best_epoch=-1), "best_epoch must be an int >= 0"),
+        (_set_fitted(best_epoch="2"), "best_epoch must be an int >= 0"),
+        (
+            _set_fitted(history={"__dict__": {"loss": ["a"]}}),
+            "history must be a dict of lists of numbers",
+        ),
+        (
+            _set_fitted(history={"__dict__": {"loss": 1.0}}),
+            "history must be a dict of lists of numbers",
+        ),
+        (_set_fitted(history=[1.0]), "history must be a dict of lists of numbers"),
+        (_set_fitted(feature_names_in=["a"]), "feature_names_in must be a list of"),
+        (_set_param(epochs=0), "params: epochs must be a positive int"),
+        (_set_param(validation_split=2.0), "params: validation_split must be in"),
+        (_set_param(padding="full"), "params: padding must be"),
+        (_set_param(filters={"__tuple__": [8, -1]}), "params: filters must be"),
+    ],
+)
+def test_inconsistent_state_is_a_clear_error(saved, tmp_path, change, match):
+    path = _rewrite_header(saved, tmp_path / "inconsistent.zip", change)
+    with pytest.raises(ValueError, match=match) as info:
+        load_model(path)
+    assert "inconsistent.zip" in str(info.value)
+    assert "damaged skdigits model file" in str(info.value)
+
+
 def test_invalid_json_is_a_clear_error(saved, tmp_path):
     with zipfile.ZipFile(saved) as archive:
         network = archive.read("model.keras")
