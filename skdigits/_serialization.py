@@ -66,9 +66,13 @@ def save_model(estimator, path, *, metadata=None):
     non-JSON parameters such as callback objects, but only load such files
     from sources you trust: unpickling can run arbitrary code.
 
-    The file is written to a temporary file in the target directory and then
-    renamed to ``path``, so ``path`` is either the complete new file or left
-    as it was, even if the save fails or is interrupted.
+    The file is written to temporary files in the target directory,
+    ``.<name>.<random>.skdigits-tmp`` (nothing goes to the system's temporary
+    folder), and then renamed to ``path``, so ``path`` is either the complete
+    new file or left as it was, even if the save fails or is interrupted. A
+    replaced file keeps its mode; a new one gets the umask's default. A save
+    killed while writing leaves its temporary files, which the next save to
+    ``path`` removes.
 
     Parameters
     ----------
@@ -127,13 +131,18 @@ def save_model(estimator, path, *, metadata=None):
     header = _header(estimator, metadata)
     state_json = json.dumps(header, indent=1, allow_nan=False)
     path = os.fspath(path)
-    with tempfile.TemporaryDirectory(prefix="skdigits-save-") as scratch:
-        model_path = os.path.join(scratch, _MODEL_MEMBER)
-        estimator.model_.save(model_path)
-        with atomic_path(path) as temporary:
+    with atomic_path(path) as temporary:
+        # Beside the target, not in the system's temporary folder, so that an
+        # interrupted save leaves nothing the next one does not remove.
+        (model_path,) = _scratch_names(temporary)
+        try:
+            estimator.model_.save(model_path)
             with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
                 archive.write(model_path, _MODEL_MEMBER)
                 archive.writestr(_STATE_MEMBER, state_json)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(model_path)
 
 
 def load_model(path, *, return_metadata=False):
@@ -275,14 +284,75 @@ def open_model_file(path):
     return archive, header, name
 
 
+#: The end of the names of temporary files, beside their target.
+TEMPORARY_SUFFIX = ".skdigits-tmp"
+# Without file locks (Windows), a temporary file is stale after this long.
+_STALE_SECONDS = 15 * 60
+
+
+def _lock(fd):
+    """Lock an open file for this process; False where locks are unavailable."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return True
+
+
+def _remove_stale_temporaries(directory, base):
+    """Remove what interrupted writes of ``base`` left in ``directory``.
+
+    A write in progress holds a lock on its temporary file, so only the files
+    of killed writes are removed (older than 15 minutes where there are no
+    locks).
+    """
+    import time
+
+    prefix = f".{base}."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for entry in names:
+        if not (entry.startswith(prefix) and entry.endswith(TEMPORARY_SUFFIX)):
+            continue
+        candidate = os.path.join(directory, entry)
+        try:
+            fd = os.open(candidate, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            try:
+                locked = _lock(fd)
+            except OSError:
+                continue  # a save in progress holds it
+            if not locked and time.time() - os.fstat(fd).st_mtime < _STALE_SECONDS:
+                continue
+            for stale in (candidate, *_scratch_names(candidate)):
+                with contextlib.suppress(OSError):
+                    os.remove(stale)
+        finally:
+            os.close(fd)
+
+
+def _scratch_names(temporary):
+    """Other files a write through ``temporary`` may make beside it."""
+    return (temporary + ".keras",)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Write a file through a temporary name, then move it into place.
 
-    Yields the name of a new temporary file in the directory of ``path``;
-    when the block ends without an exception the file is flushed to disk and
-    renamed to ``path`` (replacing it atomically). On any exception, or an
-    interruption, the temporary file is removed and ``path`` is untouched.
+    Yields the name of a new temporary file in the directory of ``path``,
+    ``.<name>.<random>.skdigits-tmp``; when the block ends without an
+    exception the file is flushed to disk and renamed to ``path`` (replacing
+    it atomically), with the mode of the file it replaces, or a new file's
+    mode under the umask. On any exception the temporary file is removed and
+    ``path`` is untouched. A process killed while writing leaves at most its
+    temporary files, which the next write of ``path`` removes (a write in
+    progress holds a lock on its file, so concurrent writes are safe).
 
     Parameters
     ----------
@@ -292,7 +362,8 @@ def atomic_path(path):
     Yields
     ------
     str
-        The temporary file's name, to write to.
+        The temporary file's name, to write to. Files named after it with a
+        further suffix (``<name>.keras``) are removed with it.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -300,23 +371,32 @@ def atomic_path(path):
         raise FileNotFoundError(f"No such directory: {directory!r} (for {path!r})")
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path!r} is a directory")
+    base = os.path.basename(path)
+    _remove_stale_temporaries(directory, base)
     fd, temporary = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        dir=directory, prefix=f".{base}.", suffix=TEMPORARY_SUFFIX
     )
-    os.close(fd)
     try:
+        _lock(fd)
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
-        # mkstemp makes the file private (0600); give it a new file's mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            # mkstemp makes the file private (0600); give it a new file's mode.
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
+        for name in (temporary, *_scratch_names(temporary)):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(name)
         raise
+    finally:
+        os.close(fd)
 
 
 # ----------------------------------------------------------------------

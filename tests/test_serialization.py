@@ -314,6 +314,119 @@ def test_failed_save_leaves_no_file_and_keeps_the_old_one(
     assert zipfile.is_zipfile(target)
 
 
+def test_overwriting_keeps_the_mode(fitted, tmp_path):
+    target = tmp_path / "model.zip"
+    target.write_bytes(b"the previous model")
+    target.chmod(0o600)
+    save_model(fitted, target)
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert zipfile.is_zipfile(target)
+
+
+def test_a_new_file_gets_the_umask_mode(fitted, tmp_path):
+    umask = os.umask(0o027)
+    try:
+        save_model(fitted, tmp_path / "model.zip")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "model.zip").stat().st_mode & 0o777 == 0o640
+
+
+def test_stale_temporary_files_of_the_target_are_removed(fitted, tmp_path):
+    stale = tmp_path / ".model.zip.k1ll3d.skdigits-tmp"
+    stale.write_bytes(b"half a model")
+    (tmp_path / ".model.zip.k1ll3d.skdigits-tmp.keras").write_bytes(b"half")
+    other = tmp_path / ".other.zip.k1ll3d.skdigits-tmp"
+    other.write_bytes(b"another target's")
+    save_model(fitted, tmp_path / "model.zip")
+    assert sorted(os.listdir(tmp_path)) == [other.name, "model.zip"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no file locks")
+def test_the_temporary_file_of_a_save_in_progress_is_kept(fitted, tmp_path):
+    import fcntl
+
+    live = tmp_path / ".model.zip.l1v3.skdigits-tmp"
+    live.write_bytes(b"being written")
+    with open(live, "rb+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        save_model(fitted, tmp_path / "model.zip")
+    assert sorted(os.listdir(tmp_path)) == [live.name, "model.zip"]
+
+
+def test_save_uses_no_system_temporary_folder(fitted, tmp_path, monkeypatch):
+    import tempfile
+
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    target_dir = tmp_path / "models"
+    target_dir.mkdir()
+
+    writestr = zipfile.ZipFile.writestr
+    seen = []
+
+    def look_while_writing(self, name, *args, **kwargs):
+        # Keras makes (and removes) an empty folder there while it saves the
+        # network; nothing of skdigits' goes there.
+        if name == "estimator.json":
+            seen.append(os.listdir(system_temp))
+        return writestr(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", look_while_writing)
+    save_model(fitted, target_dir / "model.zip")
+    assert seen == [[]]
+    assert os.listdir(system_temp) == []
+    assert os.listdir(target_dir) == ["model.zip"]
+
+
+_SLOW_SAVE = """
+import sys, time, zipfile
+from skdigits import load_model, save_model
+
+model = load_model(sys.argv[1])
+write = zipfile.ZipFile.writestr
+
+def slow(self, name, *args, **kwargs):
+    if name == "estimator.json":  # the network is written by then
+        print("writing", flush=True)
+        time.sleep(60)
+    return write(self, name, *args, **kwargs)
+
+zipfile.ZipFile.writestr = slow
+save_model(model, sys.argv[2])
+"""
+
+
+def test_a_killed_save_leaves_only_what_the_next_save_removes(saved, fitted, tmp_path):
+    import signal
+
+    target_dir, system_temp = tmp_path / "models", tmp_path / "system-temp"
+    target_dir.mkdir()
+    system_temp.mkdir()
+    target = target_dir / "model.zip"
+    env = {**os.environ, "TMPDIR": str(system_temp), "SKDIGITS_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_SAVE, str(saved), str(target)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "writing\n"
+        left = sorted(os.listdir(target_dir))
+        assert len(left) == 2, left
+        assert all(n.startswith(".model.zip.") and ".skdigits-tmp" in n for n in left)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+    assert sorted(os.listdir(target_dir)) == left
+    assert os.listdir(system_temp) == []
+    save_model(fitted, target)
+    assert os.listdir(target_dir) == ["model.zip"]
+
+
 def test_save_into_a_missing_directory_fails_cleanly(fitted, tmp_path):
     with pytest.raises(FileNotFoundError, match="No such directory"):
         save_model(fitted, tmp_path / "missing" / "model.zip")
