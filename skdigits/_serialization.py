@@ -705,9 +705,10 @@ def _check_network_config(model_path, name):
     except ValueError as exc:
         raise _not_keras(name, exc) from None
     registered = _registered_objects()
+    # Keras looks a string up in this registry before its own modules (a
+    # function's name in a {"class_name": "function"} node, a plain string
+    # given to deserialize_keras_object), whatever module the node claims.
     foreign_names = {k for k, obj in registered.items() if not _is_keras_object(obj)}
-    # Keras also finds a function saved as "fn" under a registered "pkg>fn".
-    foreign_suffixes = {key.rpartition(">")[2] for key in foreign_names if ">" in key}
 
     def refuse(what, module):
         raise ValueError(
@@ -722,7 +723,7 @@ def _check_network_config(model_path, name):
         if isinstance(node, list):
             stack.extend(node)
         elif isinstance(node, str):
-            if node in foreign_names or node in foreign_suffixes:
+            if node in foreign_names:
                 obj = registered.get(node)
                 refuse(node, getattr(obj, "__module__", "a registered object"))
         elif isinstance(node, dict):

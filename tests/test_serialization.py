@@ -653,19 +653,25 @@ def registered_objects():
     "change, named",
     [
         pytest.param(
+            # Keras resolves a function's name through the registry first,
+            # whatever module the node names: this loaded, and ran it.
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation={
+                    "module": "keras.activations",
+                    "class_name": "function",
+                    "config": "skdigits_test>counting_activation",
+                    "registered_name": None,
+                }
+            ),
+            "function",
+            id="registered-function",
+        ),
+        pytest.param(
             lambda c: _layer(c, "Dense")["config"].update(
                 activation="skdigits_test>counting_activation"
             ),
             "skdigits_test>counting_activation",
-            id="registered-activation",
-        ),
-        pytest.param(
-            # Keras finds a function saved by its bare name under "pkg>name".
-            lambda c: _layer(c, "Dense")["config"].update(
-                activation="counting_activation"
-            ),
-            "counting_activation",
-            id="bare-name-of-a-registered-function",
+            id="name-of-a-registered-function",
         ),
         pytest.param(
             lambda c: _layer(c, "Dropout").update(
@@ -686,7 +692,7 @@ def registered_objects():
                 }
             ),
             "function",
-            id="function-object",
+            id="function-with-a-registered-name",
         ),
     ],
 )
