@@ -331,6 +331,11 @@ def _evaluate(args):
     _start_tensorflow(args.verbose)
     estimator, metadata = _load_model(args.model)
     dataset = args.dataset or metadata.get("dataset") or _guess_dataset(estimator)
+    if dataset not in DATASETS:
+        raise CommandError(
+            f"{args.model} was trained on {dataset!r}, which evaluate does not "
+            f"know; choose the test images with --dataset ({', '.join(DATASETS)})"
+        )
     X, y, description = _load_data(
         dataset, "test", args.data_home, split=metadata.get("split")
     )

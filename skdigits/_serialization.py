@@ -33,9 +33,20 @@ _MODEL_MEMBER = "model.keras"
 _STATE_MEMBER = "estimator.json"
 _CLASS_NAME = "skdigits.CNNDigitClassifier"
 
-# Members larger than this are refused before they are read (zip bombs).
-_MAX_STATE_BYTES = 64 * 2**20
-_MAX_MODEL_BYTES = 4 * 2**30
+# Caps on what a model file may make load_model read (zip bombs). Each is
+# checked on the bytes actually decompressed, reading at most one byte more,
+# so a member whose header lies about its size cannot make loading read more.
+# estimator.json: parameters, fitted state, history and metadata; a few kB in
+# practice.
+_MAX_STATE_BYTES = 16 * 2**20
+# model.keras: the largest network of this estimator one can reasonably ask
+# for, filters=(128, 256) and dense_units=1024 on 28x28 images with "same"
+# padding, batch normalization and augmentation, has 13.9 million parameters:
+# its model.weights.h5 with Adam's two slots is 167 MB (measured, Keras
+# 3.15). The cap leaves three times that.
+_MAX_MODEL_BYTES = 512 * 2**20
+# config.json inside model.keras: 20 kB for that network; a few kB a layer.
+_MAX_CONFIG_BYTES = 4 * 2**20
 # Label dtype kinds a model file can hold: bool, ints, floats, str, object (of str).
 _LABEL_KINDS = "biufUO"
 
@@ -55,9 +66,13 @@ def save_model(estimator, path, *, metadata=None):
     non-JSON parameters such as callback objects, but only load such files
     from sources you trust: unpickling can run arbitrary code.
 
-    The file is written to a temporary file in the target directory and then
-    renamed to ``path``, so ``path`` is either the complete new file or left
-    as it was, even if the save fails or is interrupted.
+    The file is written to temporary files in the target directory,
+    ``.<name>.<random>.skdigits-tmp`` (nothing goes to the system's temporary
+    folder), and then renamed to ``path``, so ``path`` is either the complete
+    new file or left as it was, even if the save fails or is interrupted. A
+    replaced file keeps its mode; a new one gets the umask's default. A save
+    killed while writing leaves its temporary files, which the next save to
+    ``path`` removes.
 
     Parameters
     ----------
@@ -116,13 +131,18 @@ def save_model(estimator, path, *, metadata=None):
     header = _header(estimator, metadata)
     state_json = json.dumps(header, indent=1, allow_nan=False)
     path = os.fspath(path)
-    with tempfile.TemporaryDirectory(prefix="skdigits-save-") as scratch:
-        model_path = os.path.join(scratch, _MODEL_MEMBER)
-        estimator.model_.save(model_path)
-        with atomic_path(path) as temporary:
+    with atomic_path(path) as temporary:
+        # Beside the target, not in the system's temporary folder, so that an
+        # interrupted save leaves nothing the next one does not remove.
+        (model_path,) = _scratch_names(temporary)
+        try:
+            estimator.model_.save(model_path)
             with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
                 archive.write(model_path, _MODEL_MEMBER)
                 archive.writestr(_STATE_MEMBER, state_json)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(model_path)
 
 
 def load_model(path, *, return_metadata=False):
@@ -132,7 +152,17 @@ def load_model(path, *, return_metadata=False):
     predictions (``predict_proba`` bit for bit), ready to be scored,
     displayed, cloned or fitted again. Loading runs no code from the file:
     it holds no pickle, and the network is read with Keras' ``safe_mode``
-    after checking that every object its configuration names is Keras' own.
+    after checking that every object its configuration names is Keras' own
+    (a class of a ``keras`` module, or a plain name that no object registered
+    in this process answers to, unless the object is Keras' own).
+
+    Loading reads at most 16 MiB of ``estimator.json``, 512 MiB of
+    ``model.keras`` (three times the largest network this estimator can
+    reasonably build: ``filters=(128, 256)``, ``dense_units=1024`` on 28x28
+    images, 167 MB with its optimizer state) and 4 MiB of the network's
+    configuration (20 kB for that network). The caps apply to the bytes
+    decompressed, whatever the archive declares, and a file past one is
+    refused before the rest is read.
 
     Parameters
     ----------
@@ -155,9 +185,10 @@ def load_model(path, *, return_metadata=False):
         If ``path`` does not exist.
     ValueError
         If ``path`` is not a skdigits model file (another file, a plain
-        Keras ``.keras`` file, a damaged file) or one written in a newer
-        format than this version of skdigits reads; the message names the
-        file and what is wrong.
+        Keras ``.keras`` file, a damaged file), one past the size caps, one
+        whose network names an object that is not Keras' own, or one written
+        in a newer format than this version of skdigits reads; the message
+        names the file and what is wrong.
 
     See Also
     --------
@@ -254,14 +285,75 @@ def open_model_file(path):
     return archive, header, name
 
 
+#: The end of the names of temporary files, beside their target.
+TEMPORARY_SUFFIX = ".skdigits-tmp"
+# Without file locks (Windows), a temporary file is stale after this long.
+_STALE_SECONDS = 15 * 60
+
+
+def _lock(fd):
+    """Lock an open file for this process; False where locks are unavailable."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return True
+
+
+def _remove_stale_temporaries(directory, base):
+    """Remove what interrupted writes of ``base`` left in ``directory``.
+
+    A write in progress holds a lock on its temporary file, so only the files
+    of killed writes are removed (older than 15 minutes where there are no
+    locks).
+    """
+    import time
+
+    prefix = f".{base}."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for entry in names:
+        if not (entry.startswith(prefix) and entry.endswith(TEMPORARY_SUFFIX)):
+            continue
+        candidate = os.path.join(directory, entry)
+        try:
+            fd = os.open(candidate, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            try:
+                locked = _lock(fd)
+            except OSError:
+                continue  # a save in progress holds it
+            if not locked and time.time() - os.fstat(fd).st_mtime < _STALE_SECONDS:
+                continue
+            for stale in (candidate, *_scratch_names(candidate)):
+                with contextlib.suppress(OSError):
+                    os.remove(stale)
+        finally:
+            os.close(fd)
+
+
+def _scratch_names(temporary):
+    """Other files a write through ``temporary`` may make beside it."""
+    return (temporary + ".keras",)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Write a file through a temporary name, then move it into place.
 
-    Yields the name of a new temporary file in the directory of ``path``;
-    when the block ends without an exception the file is flushed to disk and
-    renamed to ``path`` (replacing it atomically). On any exception, or an
-    interruption, the temporary file is removed and ``path`` is untouched.
+    Yields the name of a new temporary file in the directory of ``path``,
+    ``.<name>.<random>.skdigits-tmp``; when the block ends without an
+    exception the file is flushed to disk and renamed to ``path`` (replacing
+    it atomically), with the mode of the file it replaces, or a new file's
+    mode under the umask. On any exception the temporary file is removed and
+    ``path`` is untouched. A process killed while writing leaves at most its
+    temporary files, which the next write of ``path`` removes (a write in
+    progress holds a lock on its file, so concurrent writes are safe).
 
     Parameters
     ----------
@@ -271,7 +363,8 @@ def atomic_path(path):
     Yields
     ------
     str
-        The temporary file's name, to write to.
+        The temporary file's name, to write to. Files named after it with a
+        further suffix (``<name>.keras``) are removed with it.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -279,23 +372,32 @@ def atomic_path(path):
         raise FileNotFoundError(f"No such directory: {directory!r} (for {path!r})")
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path!r} is a directory")
+    base = os.path.basename(path)
+    _remove_stale_temporaries(directory, base)
     fd, temporary = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        dir=directory, prefix=f".{base}.", suffix=TEMPORARY_SUFFIX
     )
-    os.close(fd)
     try:
+        _lock(fd)
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
-        # mkstemp makes the file private (0600); give it a new file's mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            # mkstemp makes the file private (0600); give it a new file's mode.
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
+        for name in (temporary, *_scratch_names(temporary)):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(name)
         raise
+    finally:
+        os.close(fd)
 
 
 # ----------------------------------------------------------------------
@@ -422,11 +524,29 @@ def _member(archive, member, max_bytes, name):
     except KeyError:
         raise _missing_members(archive, name) from None
     if info.file_size > max_bytes:
-        raise ValueError(
-            f"{name} is not a valid skdigits model file: its {member} is "
-            f"{info.file_size} bytes, more than the {max_bytes} a model holds."
-        )
+        # Only an early refusal: the size read is what is capped (_read_capped).
+        raise _too_large(name, member, max_bytes)
     return info
+
+
+def _too_large(name, member, max_bytes):
+    return ValueError(
+        f"{name} is not a valid skdigits model file: its {member} holds more "
+        f"than the {max_bytes} bytes a model file may hold there; it was not loaded."
+    )
+
+
+def _read_capped(src, max_bytes):
+    """The bytes of ``src``, or None if there are more than ``max_bytes``.
+
+    Reads at most ``max_bytes + 1`` bytes, whatever the archive declares.
+    """
+    chunks = []
+    size = 0
+    while size <= max_bytes and (chunk := src.read(min(2**20, max_bytes + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > max_bytes else b"".join(chunks)
 
 
 def _missing_members(archive, name):
@@ -450,8 +570,18 @@ def _read_header(archive, name):
         raise _missing_members(archive, name)
     info = _member(archive, _STATE_MEMBER, _MAX_STATE_BYTES, name)
     try:
-        header = json.loads(archive.read(info).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
+        with archive.open(info) as src:
+            data = _read_capped(src, _MAX_STATE_BYTES)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(
+            f"{name} is a damaged skdigits model file: cannot read its "
+            f"{_STATE_MEMBER} ({exc})."
+        ) from None
+    if data is None:
+        raise _too_large(name, _STATE_MEMBER, _MAX_STATE_BYTES)
+    try:
+        header = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_STATE_MEMBER} ({exc})."
@@ -485,54 +615,134 @@ def _read_header(archive, name):
 
 
 def _copy(src, dst, name):
+    """Copy model.keras out, refusing it past its cap on the bytes read."""
+    size = 0
     try:
-        while chunk := src.read(2**20):
+        while size <= _MAX_MODEL_BYTES and (
+            chunk := src.read(min(2**20, _MAX_MODEL_BYTES + 1 - size))
+        ):
+            size += len(chunk)
+            if size > _MAX_MODEL_BYTES:
+                break
             dst.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_MODEL_MEMBER} ({exc})."
         ) from None
+    if size > _MAX_MODEL_BYTES:
+        raise _too_large(name, _MODEL_MEMBER, _MAX_MODEL_BYTES)
+
+
+def _registered_objects():
+    """The objects registered with Keras in this process, by registered name.
+
+    Keras resolves a name of a configuration through this registry before its
+    own modules: ``register_keras_serializable`` and ``get_custom_objects``
+    (by the user, or by any imported library) put objects there, and a file
+    naming one would run its code. Empty while Keras is not imported.
+    """
+    import sys
+
+    registration = sys.modules.get("keras.src.saving.object_registration")
+    if registration is None:
+        return {}
+    objects = dict(registration.GLOBAL_CUSTOM_OBJECTS)
+    global_state = sys.modules.get("keras.src.backend.common.global_state")
+    if global_state is not None:
+        objects.update(
+            global_state.get_global_attribute("custom_objects_scope_dict", {}) or {}
+        )
+    return objects
+
+
+def _is_keras_module(module):
+    return isinstance(module, str) and (
+        module == "keras" or module.startswith("keras.")
+    )
+
+
+def _is_keras_object(obj):
+    return _is_keras_module(getattr(obj, "__module__", None))
+
+
+def _not_keras(name, exc):
+    return ValueError(
+        f"{name} is a damaged skdigits model file: its {_MODEL_MEMBER} is "
+        f"not a Keras model ({exc})."
+    )
 
 
 def _check_network_config(model_path, name):
-    """Refuse a network whose configuration names objects outside Keras."""
+    """Refuse a network whose configuration names objects outside Keras.
+
+    Allowed: classes of Keras' own modules (``keras``, ``keras.layers``,
+    ``keras.src...``) named without a registered name of their own, and
+    plain names (activations, initializers, dtype policies) that no object
+    registered in this process answers to unless it is Keras' own. Refused:
+    any other module, lambdas, functions given as objects, and every name
+    that Keras would resolve to an object registered by the user or a
+    library, since loading would run that object's code.
+    """
     try:
         with zipfile.ZipFile(model_path) as keras_file:
-            config = json.loads(keras_file.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            # Keras reads the weights through zipfile, which never yields more
+            # than a member declares, so the declared sizes bound what it reads.
+            total = sum(member.file_size for member in keras_file.infolist())
+            info = keras_file.getinfo("config.json")
+            data = None
+            if total <= _MAX_MODEL_BYTES:
+                with keras_file.open(info) as src:
+                    data = _read_capped(src, _MAX_CONFIG_BYTES)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+        raise _not_keras(name, exc) from None
+    if total > _MAX_MODEL_BYTES:
+        raise _too_large(name, _MODEL_MEMBER, _MAX_MODEL_BYTES)
+    if data is None:
+        raise _too_large(name, f"{_MODEL_MEMBER}/config.json", _MAX_CONFIG_BYTES)
+    try:
+        config = json.loads(data)
+    except ValueError as exc:
+        raise _not_keras(name, exc) from None
+    registered = _registered_objects()
+    # Keras looks a string up in this registry before its own modules (a
+    # function's name in a {"class_name": "function"} node, a plain string
+    # given to deserialize_keras_object), whatever module the node claims.
+    foreign_names = {k for k, obj in registered.items() if not _is_keras_object(obj)}
+
+    def refuse(what, module):
         raise ValueError(
-            f"{name} is a damaged skdigits model file: its {_MODEL_MEMBER} is "
-            f"not a Keras model ({exc})."
-        ) from None
+            f"{name} is not a valid skdigits model file: its network "
+            f"uses {what!r} from {module!r}, which is not "
+            "a Keras object; it was not loaded."
+        )
+
     stack = [config]
     while stack:
         node = stack.pop()
         if isinstance(node, list):
             stack.extend(node)
+        elif isinstance(node, str):
+            if node in foreign_names:
+                obj = registered.get(node)
+                refuse(node, getattr(obj, "__module__", "a registered object"))
         elif isinstance(node, dict):
             stack.extend(node.values())
-            module = node.get("module")
-            registered = node.get("registered_name")
             if "class_name" not in node:
                 continue
-            foreign_module = module is not None and not (
-                module == "keras" or str(module).startswith("keras.")
-            )
+            class_name = node["class_name"]
+            module = node.get("module")
+            registered_name = node.get("registered_name")
+            if class_name == "__keras_tensor__" and module is None:
+                continue  # a reference to a layer's output, no object
+            if class_name in ("__lambda__", "function") or not _is_keras_module(module):
+                refuse(class_name, module)
             # A custom object is registered as "package>Name". Pickling a model
             # with scikeras registers Keras' own Functional as ">Functional"
-            # (empty package), and the files saved afterwards name it so.
-            custom = registered not in (
-                None,
-                node["class_name"],
-                ">" + node["class_name"],
-            )
-            if node["class_name"] == "__lambda__" or foreign_module or custom:
-                raise ValueError(
-                    f"{name} is not a valid skdigits model file: its network "
-                    f"uses {node['class_name']!r} from {module!r}, which is not "
-                    "a Keras object; it was not loaded."
-                )
+            # (empty package), and the files saved afterwards name it so; the
+            # registry check above refuses the name if it is anything else.
+            if registered_name not in (None, class_name, ">" + str(class_name)):
+                refuse(registered_name, module)
 
 
 def _load_network(model_path, name):
@@ -557,18 +767,59 @@ def _restore(header, network):
     """The fitted estimator from the JSON state and the loaded network."""
     from ._classifier import CNNDigitClassifier
 
+    if not isinstance(header.get("params"), dict):
+        raise ValueError("params is not a dict")
     params = {str(k): _decode(v) for k, v in header["params"].items()}
     fitted = header["fitted"]
+    if not isinstance(fitted, dict):
+        raise ValueError("fitted is not a dict")
     classes_dtype = np.dtype(fitted["classes"]["dtype"])
     if classes_dtype.kind not in _LABEL_KINDS:
         raise ValueError(f"unsupported class label dtype {classes_dtype}")
     classes = np.array(
         [_decode(v) for v in fitted["classes"]["values"]], dtype=classes_dtype
     )
-    image_shape = tuple(int(d) for d in fitted["image_shape"])
-    n_features = int(fitted["n_features_in"])
+    if classes.ndim != 1 or len(classes) < 1:
+        raise ValueError("classes must be a non-empty list")
+    if not np.array_equal(np.unique(classes), classes):
+        raise ValueError("classes must be unique and sorted")
+    n_features = _checked_int(fitted["n_features_in"], "n_features_in", 1)
+    image_shape = _checked_shape(fitted["image_shape"], "image_shape", 1, 3)
     if math.prod(image_shape) != n_features:
         raise ValueError(f"image_shape {image_shape} has not {n_features} values")
+    input_scale = fitted["input_scale"]
+    if (
+        isinstance(input_scale, bool)
+        or not isinstance(input_scale, int | float)
+        or not math.isfinite(input_scale)
+        or input_scale <= 0
+    ):
+        raise ValueError(
+            f"input_scale must be a finite number > 0, got {input_scale!r}"
+        )
+    if not isinstance(fitted["X_dtype"], str):
+        raise ValueError(f"X_dtype must be a dtype's name, got {fitted['X_dtype']!r}")
+    X_shape = _checked_shape(fitted["X_shape"], "X_shape", 0)
+    if "feature_names_in" in fitted:
+        names = fitted["feature_names_in"]
+        if (
+            not isinstance(names, list)
+            or len(names) != n_features
+            or not all(isinstance(n, str) for n in names)
+        ):
+            raise ValueError(f"feature_names_in must be a list of {n_features} strings")
+    history = _decode(fitted["history"])
+    if not isinstance(history, dict) or not all(
+        isinstance(values, list)
+        and all(
+            isinstance(v, int | float | np.integer | np.floating)
+            and not isinstance(v, bool)
+            for v in values
+        )
+        for values in history.values()
+    ):
+        raise ValueError("history must be a dict of lists of numbers")
+    best_epoch = _checked_int(fitted["best_epoch"], "best_epoch", 0)
     if tuple(network.input_shape[1:]) != image_shape:
         raise ValueError(
             f"the network takes {network.input_shape[1:]}, the estimator {image_shape}"
@@ -581,6 +832,10 @@ def _restore(header, network):
 
     # set_params refuses unknown parameter names.
     estimator = CNNDigitClassifier().set_params(**params)
+    try:
+        estimator._check_params()  # the checks of fit
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"params: {exc}") from None
     state = vars(estimator)
     # As CNNDigitClassifier._initialize does, from the saved values: the
     # target encoder is fitted on the classes, which gives the same mapping
@@ -601,20 +856,39 @@ def _restore(header, network):
     if precision not in ("float32", "bfloat16"):
         raise ValueError(f"unknown precision {precision!r}")
     estimator.precision_ = precision
-    estimator.input_scale_ = float(fitted["input_scale"])
+    estimator.input_scale_ = float(input_scale)
     estimator.X_dtype_ = np.dtype(fitted["X_dtype"])
-    estimator.X_shape_ = tuple(int(d) for d in fitted["X_shape"])
+    estimator.X_shape_ = X_shape
     estimator.feature_encoder_ = estimator.feature_encoder.fit(
         np.zeros((1, *image_shape), dtype=np.float32)
     )
     estimator.model_ = network
     estimator._initialize_callbacks()
-    history = _decode(fitted["history"])
-    if not isinstance(history, dict):
-        raise ValueError("history is not a dict")
     estimator.history_ = {str(k): list(v) for k, v in history.items()}
-    estimator.best_epoch_ = int(fitted["best_epoch"])
+    estimator.best_epoch_ = best_epoch
     return estimator
+
+
+def _checked_int(value, field, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{field} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def _checked_shape(value, field, minimum, length=None):
+    if (
+        not isinstance(value, list)
+        or (length is not None and len(value) != length)
+        or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= minimum
+            for d in value
+        )
+    ):
+        size = f"{length} " if length is not None else ""
+        raise ValueError(
+            f"{field} must be a list of {size}ints >= {minimum}, got {value!r}"
+        )
+    return tuple(value)
 
 
 __all__ = ["atomic_path", "load_model", "open_model_file", "save_model"]

@@ -346,6 +346,20 @@ def test_evaluate_a_model_saved_without_metadata(trained, tmp_path):
     assert "scikit-learn 8x8 digits (held out), 450 test images" in out
 
 
+def test_evaluate_a_model_of_an_unknown_dataset(trained, tmp_path):
+    model = load_model(trained.model)
+    save_model(model, tmp_path / "other.zip", metadata={"dataset": "emnist"})
+    status, out, err = _run(["evaluate", tmp_path / "other.zip"])
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("skdigits: error: ")
+    assert "other.zip was trained on 'emnist', which evaluate does not know" in err
+    assert "--dataset (mnist, digits)" in err
+    status, out, err = _run(["evaluate", tmp_path / "other.zip", "--dataset", "digits"])
+    assert status == 0, err
+
+
 def test_failed_training_writes_nothing(tmp_path, monkeypatch):
     def fail(self, X, y):
         raise KeyboardInterrupt

@@ -314,6 +314,119 @@ def test_failed_save_leaves_no_file_and_keeps_the_old_one(
     assert zipfile.is_zipfile(target)
 
 
+def test_overwriting_keeps_the_mode(fitted, tmp_path):
+    target = tmp_path / "model.zip"
+    target.write_bytes(b"the previous model")
+    target.chmod(0o600)
+    save_model(fitted, target)
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert zipfile.is_zipfile(target)
+
+
+def test_a_new_file_gets_the_umask_mode(fitted, tmp_path):
+    umask = os.umask(0o027)
+    try:
+        save_model(fitted, tmp_path / "model.zip")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "model.zip").stat().st_mode & 0o777 == 0o640
+
+
+def test_stale_temporary_files_of_the_target_are_removed(fitted, tmp_path):
+    stale = tmp_path / ".model.zip.k1ll3d.skdigits-tmp"
+    stale.write_bytes(b"half a model")
+    (tmp_path / ".model.zip.k1ll3d.skdigits-tmp.keras").write_bytes(b"half")
+    other = tmp_path / ".other.zip.k1ll3d.skdigits-tmp"
+    other.write_bytes(b"another target's")
+    save_model(fitted, tmp_path / "model.zip")
+    assert sorted(os.listdir(tmp_path)) == [other.name, "model.zip"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no file locks")
+def test_the_temporary_file_of_a_save_in_progress_is_kept(fitted, tmp_path):
+    import fcntl
+
+    live = tmp_path / ".model.zip.l1v3.skdigits-tmp"
+    live.write_bytes(b"being written")
+    with open(live, "rb+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        save_model(fitted, tmp_path / "model.zip")
+    assert sorted(os.listdir(tmp_path)) == [live.name, "model.zip"]
+
+
+def test_save_uses_no_system_temporary_folder(fitted, tmp_path, monkeypatch):
+    import tempfile
+
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    target_dir = tmp_path / "models"
+    target_dir.mkdir()
+
+    writestr = zipfile.ZipFile.writestr
+    seen = []
+
+    def look_while_writing(self, name, *args, **kwargs):
+        # Keras makes (and removes) an empty folder there while it saves the
+        # network; nothing of skdigits' goes there.
+        if name == "estimator.json":
+            seen.append(os.listdir(system_temp))
+        return writestr(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", look_while_writing)
+    save_model(fitted, target_dir / "model.zip")
+    assert seen == [[]]
+    assert os.listdir(system_temp) == []
+    assert os.listdir(target_dir) == ["model.zip"]
+
+
+_SLOW_SAVE = """
+import sys, time, zipfile
+from skdigits import load_model, save_model
+
+model = load_model(sys.argv[1])
+write = zipfile.ZipFile.writestr
+
+def slow(self, name, *args, **kwargs):
+    if name == "estimator.json":  # the network is written by then
+        print("writing", flush=True)
+        time.sleep(60)
+    return write(self, name, *args, **kwargs)
+
+zipfile.ZipFile.writestr = slow
+save_model(model, sys.argv[2])
+"""
+
+
+def test_a_killed_save_leaves_only_what_the_next_save_removes(saved, fitted, tmp_path):
+    import signal
+
+    target_dir, system_temp = tmp_path / "models", tmp_path / "system-temp"
+    target_dir.mkdir()
+    system_temp.mkdir()
+    target = target_dir / "model.zip"
+    env = {**os.environ, "TMPDIR": str(system_temp), "SKDIGITS_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_SAVE, str(saved), str(target)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == "writing\n"
+        left = sorted(os.listdir(target_dir))
+        assert len(left) == 2, left
+        assert all(n.startswith(".model.zip.") and ".skdigits-tmp" in n for n in left)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+    assert sorted(os.listdir(target_dir)) == left
+    assert os.listdir(system_temp) == []
+    save_model(fitted, target)
+    assert os.listdir(target_dir) == ["model.zip"]
+
+
 def test_save_into_a_missing_directory_fails_cleanly(fitted, tmp_path):
     with pytest.raises(FileNotFoundError, match="No such directory"):
         save_model(fitted, tmp_path / "missing" / "model.zip")
@@ -405,6 +518,71 @@ def test_damaged_state_is_a_clear_error(saved, tmp_path, change, match):
     assert "damaged.zip" in str(info.value)
 
 
+def _set_fitted(**values):
+    return lambda h: h["fitted"].update(values)
+
+
+def _set_param(**values):
+    return lambda h: h["params"].update(values)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (
+            _set_fitted(
+                classes={"dtype": "<i8", "values": [0, 1, 1, 3, 4, 5, 6, 7, 8, 9]}
+            ),
+            "classes must be unique and sorted",
+        ),
+        (
+            _set_fitted(
+                classes={"dtype": "<i8", "values": [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]}
+            ),
+            "classes must be unique and sorted",
+        ),
+        (_set_fitted(input_scale=0), "input_scale must be a finite number > 0"),
+        (_set_fitted(input_scale=-16.0), "input_scale must be a finite number > 0"),
+        (
+            _set_fitted(input_scale={"__float__": "inf"}),
+            "input_scale must be a finite number > 0",
+        ),
+        (_set_fitted(input_scale="16"), "input_scale must be a finite number > 0"),
+        (_set_fitted(n_features_in=True), "n_features_in must be an int >= 1"),
+        (_set_fitted(n_features_in=64.0), "n_features_in must be an int >= 1"),
+        (_set_fitted(image_shape=[8, 8]), "image_shape must be a list of 3 ints >= 1"),
+        (
+            _set_fitted(image_shape=[8, 8, "1"]),
+            "image_shape must be a list of 3 ints >= 1",
+        ),
+        (_set_fitted(X_shape=[-1, 8, 8, 1]), "X_shape must be a list of ints >= 0"),
+        (_set_fitted(X_dtype=8), "X_dtype must be"),
+        (_set_fitted(best_epoch=-1), "best_epoch must be an int >= 0"),
+        (_set_fitted(best_epoch="2"), "best_epoch must be an int >= 0"),
+        (
+            _set_fitted(history={"__dict__": {"loss": ["a"]}}),
+            "history must be a dict of lists of numbers",
+        ),
+        (
+            _set_fitted(history={"__dict__": {"loss": 1.0}}),
+            "history must be a dict of lists of numbers",
+        ),
+        (_set_fitted(history=[1.0]), "history must be a dict of lists of numbers"),
+        (_set_fitted(feature_names_in=["a"]), "feature_names_in must be a list of"),
+        (_set_param(epochs=0), "params: epochs must be a positive int"),
+        (_set_param(validation_split=2.0), "params: validation_split must be in"),
+        (_set_param(padding="full"), "params: padding must be"),
+        (_set_param(filters={"__tuple__": [8, -1]}), "params: filters must be"),
+    ],
+)
+def test_inconsistent_state_is_a_clear_error(saved, tmp_path, change, match):
+    path = _rewrite_header(saved, tmp_path / "inconsistent.zip", change)
+    with pytest.raises(ValueError, match=match) as info:
+        load_model(path)
+    assert "inconsistent.zip" in str(info.value)
+    assert "damaged skdigits model file" in str(info.value)
+
+
 def test_invalid_json_is_a_clear_error(saved, tmp_path):
     with zipfile.ZipFile(saved) as archive:
         network = archive.read("model.keras")
@@ -415,25 +593,137 @@ def test_invalid_json_is_a_clear_error(saved, tmp_path):
         load_model(path)
 
 
-def test_network_naming_foreign_code_is_refused(saved, tmp_path):
+def _rewrite_network(saved, path, change):
+    """A copy of the model file ``saved`` whose network config ``change`` edits."""
     with zipfile.ZipFile(saved) as archive:
         header = archive.read("estimator.json")
         with zipfile.ZipFile(io.BytesIO(archive.read("model.keras"))) as inner:
             parts = {name: inner.read(name) for name in inner.namelist()}
     config = json.loads(parts["config.json"])
-    layer = config["config"]["layers"][1]
-    layer["module"], layer["class_name"] = "os", "system"
+    change(config)
     parts["config.json"] = json.dumps(config)
     network = io.BytesIO()
     with zipfile.ZipFile(network, "w") as inner:
         for name, data in parts.items():
             inner.writestr(name, data)
-    path = _zip(
-        tmp_path / "evil.zip",
-        {"model.keras": network.getvalue(), "estimator.json": header},
-    )
+    return _zip(path, {"model.keras": network.getvalue(), "estimator.json": header})
+
+
+def _layer(config, class_name):
+    layers = config["config"]["layers"]
+    return next(layer for layer in layers if layer["class_name"] == class_name)
+
+
+def test_network_naming_foreign_code_is_refused(saved, tmp_path):
+    def change(config):
+        layer = config["config"]["layers"][1]
+        layer["module"], layer["class_name"] = "os", "system"
+
+    path = _rewrite_network(saved, tmp_path / "evil.zip", change)
     with pytest.raises(ValueError, match="evil.zip.*'system' from 'os'.*not loaded"):
         load_model(path)
+
+
+@pytest.fixture
+def registered_objects():
+    """A function and a layer registered with Keras, counting their calls."""
+    calls = []
+
+    @keras.saving.register_keras_serializable(package="skdigits_test")
+    def counting_activation(x):
+        calls.append("activation")
+        return keras.activations.relu(x)
+
+    # Registered as ">CountingLayer", as Keras' own Functional is after pickling.
+    @keras.saving.register_keras_serializable(package="")
+    class CountingLayer(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            calls.append("layer")
+            super().__init__(name=kwargs.get("name"))
+
+        def call(self, x):
+            return x
+
+    yield calls
+    for key in ("skdigits_test>counting_activation", ">CountingLayer"):
+        keras.saving.get_custom_objects().pop(key, None)
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        pytest.param(
+            # Keras resolves a function's name through the registry first,
+            # whatever module the node names: this loaded, and ran it.
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation={
+                    "module": "keras.activations",
+                    "class_name": "function",
+                    "config": "skdigits_test>counting_activation",
+                    "registered_name": None,
+                }
+            ),
+            "function",
+            id="registered-function",
+        ),
+        pytest.param(
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation="skdigits_test>counting_activation"
+            ),
+            "skdigits_test>counting_activation",
+            id="name-of-a-registered-function",
+        ),
+        pytest.param(
+            lambda c: _layer(c, "Dropout").update(
+                module="keras.layers",
+                class_name="CountingLayer",
+                registered_name=">CountingLayer",
+            ),
+            ">CountingLayer",
+            id="registered-layer",
+        ),
+        pytest.param(
+            lambda c: _layer(c, "Dense")["config"].update(
+                activation={
+                    "module": "keras.activations",
+                    "class_name": "function",
+                    "config": "relu",
+                    "registered_name": "skdigits_test>counting_activation",
+                }
+            ),
+            "function",
+            id="function-with-a-registered-name",
+        ),
+    ],
+)
+def test_network_naming_registered_code_is_refused(
+    saved, tmp_path, registered_objects, change, named
+):
+    path = _rewrite_network(saved, tmp_path / "registered.zip", change)
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert "registered.zip" in message and "not a Keras object" in message
+    assert repr(named) in message
+    assert registered_objects == []
+
+
+def test_network_with_bfloat16_batch_norm_and_augmentation_loads(digits, tmp_path):
+    X_train, X_test, y_train, _ = digits
+    clf = CNNDigitClassifier(
+        **{**TINY, "epochs": 1},
+        precision="bfloat16",
+        batch_norm=True,
+        rotation_range=10,
+        shift_range=0.1,
+        zoom_range=0.1,
+    ).fit(X_train[:200], y_train[:200])
+    pickle.loads(pickle.dumps(clf))  # registers ">Functional"
+    save_model(clf, tmp_path / "model.zip")
+    loaded = load_model(tmp_path / "model.zip")
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), clf.predict_proba(X_test)
+    )
 
 
 def test_damaged_network_is_a_clear_error(saved, tmp_path):
@@ -445,3 +735,88 @@ def test_damaged_network_is_a_clear_error(saved, tmp_path):
     )
     with pytest.raises(ValueError, match="broken.zip.*damaged.*model.keras"):
         load_model(path)
+
+
+# --- size caps -----------------------------------------------------------------
+
+
+def _deflated_zip(path, members):
+    """A zip whose members are compressed, so that large members stay small."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _network_member(saved):
+    with zipfile.ZipFile(saved) as archive:
+        return archive.read("estimator.json"), archive.read("model.keras")
+
+
+def test_large_estimator_json_is_refused(saved, tmp_path):
+    header, network = _network_member(saved)
+    state = json.loads(header)
+    state["metadata"] = {"__dict__": {"padding": " " * (16 * 2**20)}}
+    path = _deflated_zip(
+        tmp_path / "big.zip",
+        {"model.keras": network, "estimator.json": json.dumps(state)},
+    )
+    assert path.stat().st_size < 2**20
+    with pytest.raises(
+        ValueError, match=r"big.zip.*estimator.json holds more than the 16777216 bytes"
+    ):
+        load_model(path)
+
+
+def test_large_config_in_the_network_is_refused(saved, tmp_path):
+    header, _ = _network_member(saved)
+    network = _deflated_zip(
+        tmp_path / "model.keras",
+        {"config.json": b" " * (4 * 2**20) + b"{}", "metadata.json": b"{}"},
+    ).read_bytes()
+    members = {"model.keras": network, "estimator.json": header}
+    path = _zip(tmp_path / "big.zip", members)
+    assert path.stat().st_size < 2**20
+    match = r"big.zip.*model.keras/config.json holds more than the 4194304 bytes"
+    with pytest.raises(ValueError, match=match):
+        load_model(path)
+
+
+def test_large_weights_in_the_network_are_refused(saved, tmp_path, monkeypatch):
+    monkeypatch.setattr(skdigits._serialization, "_MAX_MODEL_BYTES", 2**20)
+    header, network = _network_member(saved)
+    with zipfile.ZipFile(io.BytesIO(network)) as inner:
+        parts = {name: inner.read(name) for name in inner.namelist()}
+    parts["model.weights.h5"] = bytes(2**20)
+    network = _deflated_zip(tmp_path / "model.keras", parts).read_bytes()
+    members = {"model.keras": network, "estimator.json": header}
+    path = _zip(tmp_path / "big.zip", members)
+    with pytest.raises(ValueError, match=r"big.zip.*model.keras holds more than"):
+        load_model(path)
+
+
+def test_large_network_member_is_refused(saved, tmp_path, monkeypatch):
+    monkeypatch.setattr(skdigits._serialization, "_MAX_MODEL_BYTES", 2**20)
+    header, _ = _network_member(saved)
+    path = _deflated_zip(
+        tmp_path / "big.zip",
+        {"model.keras": bytes(2**20 + 1), "estimator.json": header},
+    )
+    with pytest.raises(ValueError, match=r"big.zip.*model.keras holds more than"):
+        load_model(path)
+    assert os.listdir(tmp_path) == ["big.zip"]
+
+
+def test_capped_reads_stop_one_byte_past_the_cap():
+    from skdigits._serialization import _read_capped
+
+    source = io.BytesIO(bytes(10_000))
+    assert _read_capped(source, 1000) is None
+    assert source.tell() == 1001
+    assert _read_capped(io.BytesIO(b"abc"), 3) == b"abc"
+
+
+def test_the_caps_are_documented():
+    doc = load_model.__doc__
+    for size in ("16 MiB", "512 MiB", "4 MiB"):
+        assert size in doc
