@@ -3,6 +3,14 @@
 import numpy as np
 
 
+def check_shift(shift):
+    """Raise unless ``shift`` (the ``tta_shift`` parameter) is an int >= 0."""
+    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)):
+        raise TypeError(f"tta_shift must be an int >= 0, got {shift!r}")
+    if shift < 0:
+        raise ValueError(f"tta_shift must be an int >= 0, got {shift!r}")
+
+
 def shifted_views(images, shift):
     """The images, then copies shifted by ``shift`` pixels left, right, up, down.
 
