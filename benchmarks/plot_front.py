@@ -97,6 +97,7 @@ def draw(ax, bench=None, sweep=None, *, title=None):
             "color": "tab:orange",
             "label": "sweep configurations",
         },
+        "ensemble": {"marker": "^", "color": "tab:purple", "label": "soft votes"},
     }
     for kind, style in styles.items():
         chosen = [p for p in found if p[3] == kind]
