@@ -213,13 +213,13 @@ def load_model(path, *, return_metadata=False):
     archive, header, name = open_model_file(path)
     with archive, tempfile.TemporaryDirectory(prefix="skdigits-load-") as scratch:
         model_path = os.path.join(scratch, _MODEL_MEMBER)
-        with (
-            archive.open(
-                _member(archive, _MODEL_MEMBER, _MAX_MODEL_BYTES, name)
-            ) as src,
-            open(model_path, "wb") as dst,
-        ):
-            _copy(src, dst, name)
+        with open(model_path, "wb") as dst:
+            _copy(
+                archive,
+                _member(archive, _MODEL_MEMBER, _MAX_MODEL_BYTES, name),
+                dst,
+                name,
+            )
         network = _load_network(model_path, name)
     try:
         estimator = _restore(header, network)
@@ -231,6 +231,7 @@ def load_model(path, *, return_metadata=False):
         IndexError,
         KeyError,
         OverflowError,
+        RecursionError,
         TypeError,
         ValueError,
     ) as exc:
@@ -565,6 +566,17 @@ def _missing_members(archive, name):
     )
 
 
+# What reading a zip member can raise: damaged data, and (RuntimeError,
+# NotImplementedError) an encrypted member or an unsupported compression.
+_ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+)
+
+
 def _read_header(archive, name):
     if not {_MODEL_MEMBER, _STATE_MEMBER} <= set(archive.namelist()):
         raise _missing_members(archive, name)
@@ -572,7 +584,7 @@ def _read_header(archive, name):
     try:
         with archive.open(info) as src:
             data = _read_capped(src, _MAX_STATE_BYTES)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except _ZIP_READ_ERRORS as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_STATE_MEMBER} ({exc})."
@@ -581,7 +593,7 @@ def _read_header(archive, name):
         raise _too_large(name, _STATE_MEMBER, _MAX_STATE_BYTES)
     try:
         header = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_STATE_MEMBER} ({exc})."
@@ -614,18 +626,19 @@ def _read_header(archive, name):
     return header
 
 
-def _copy(src, dst, name):
+def _copy(archive, info, dst, name):
     """Copy model.keras out, refusing it past its cap on the bytes read."""
     size = 0
     try:
-        while size <= _MAX_MODEL_BYTES and (
-            chunk := src.read(min(2**20, _MAX_MODEL_BYTES + 1 - size))
-        ):
-            size += len(chunk)
-            if size > _MAX_MODEL_BYTES:
-                break
-            dst.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        with archive.open(info) as src:
+            while size <= _MAX_MODEL_BYTES and (
+                chunk := src.read(min(2**20, _MAX_MODEL_BYTES + 1 - size))
+            ):
+                size += len(chunk)
+                if size > _MAX_MODEL_BYTES:
+                    break
+                dst.write(chunk)
+    except _ZIP_READ_ERRORS as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_MODEL_MEMBER} ({exc})."
@@ -694,7 +707,7 @@ def _check_network_config(model_path, name):
             if total <= _MAX_MODEL_BYTES:
                 with keras_file.open(info) as src:
                     data = _read_capped(src, _MAX_CONFIG_BYTES)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
+    except (KeyError, *_ZIP_READ_ERRORS) as exc:
         raise _not_keras(name, exc) from None
     if total > _MAX_MODEL_BYTES:
         raise _too_large(name, _MODEL_MEMBER, _MAX_MODEL_BYTES)
@@ -702,7 +715,7 @@ def _check_network_config(model_path, name):
         raise _too_large(name, f"{_MODEL_MEMBER}/config.json", _MAX_CONFIG_BYTES)
     try:
         config = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise _not_keras(name, exc) from None
     registered = _registered_objects()
     # Keras looks a string up in this registry before its own modules (a

@@ -820,3 +820,48 @@ def test_the_caps_are_documented():
     doc = load_model.__doc__
     for size in ("16 MiB", "512 MiB", "4 MiB"):
         assert size in doc
+
+
+def _patch_member(path, member, *, flag_bits=None, compression=None):
+    """Rewrite a stored member's zip headers: encryption flag, compression id."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    local = info.header_offset
+    central = data.index(b"PK\x01\x02")
+    # Find this member's central directory record by its name.
+    name = member.encode()
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central = data.index(b"PK\x01\x02", central + 4)
+    if flag_bits is not None:
+        data[local + 6 : local + 8] = flag_bits.to_bytes(2, "little")
+        data[central + 8 : central + 10] = flag_bits.to_bytes(2, "little")
+    if compression is not None:
+        data[local + 8 : local + 10] = compression.to_bytes(2, "little")
+        data[central + 10 : central + 12] = compression.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("member", ["estimator.json", "model.keras"])
+@pytest.mark.parametrize(
+    "patch, match",
+    [({"flag_bits": 0x1}, "encrypted"), ({"compression": 99}, "compression")],
+)
+def test_encrypted_or_unknown_compression_members_are_value_errors(
+    saved, tmp_path, member, patch, match
+):
+    with zipfile.ZipFile(saved) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    path = _patch_member(_zip(tmp_path / "odd.zip", members), member, **patch)
+    with pytest.raises(ValueError, match=rf"odd\.zip.*{match}"):
+        load_model(path)
+
+
+def test_deeply_nested_state_is_a_value_error(tmp_path):
+    path = _zip(
+        tmp_path / "deep.zip",
+        {"estimator.json": "[" * 100_000 + "]" * 100_000, "model.keras": b"x"},
+    )
+    with pytest.raises(ValueError, match=r"deep\.zip' is a damaged skdigits model"):
+        load_model(path)
