@@ -361,10 +361,37 @@ class CNNDigitClassifier(KerasClassifier):
         for key in self.get_params(deep=False):
             if key.startswith(_callbacks.PREFIX):
                 _callbacks.check_callback_param(key)
+        _check_real("validation_split", self.validation_split, "in [0, 1)")
         if not 0 <= self.validation_split < 1:
             raise ValueError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
+        # A rate that is not a finite number in (0, 1] trains nothing useful
+        # (NaN gives an all-NaN network that predicts class 0 everywhere).
+        _check_real("learning_rate", self.learning_rate, "in (0, 1]")
+        if not 0 < self.learning_rate <= 1:
+            raise ValueError(
+                f"learning_rate must be in (0, 1], got {self.learning_rate!r}"
+            )
+        for name, allowed in (("dense_units", range(0, 2**31)), ("verbose", (0, 1, 2))):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value not in allowed
+            ):
+                expected = "an int >= 0" if name == "dense_units" else "0, 1 or 2"
+                raise ValueError(f"{name} must be {expected}, got {value!r}")
+        for key in ("early_stopping__patience", "reduce_lr__patience"):
+            value = self.get_params()[f"{_callbacks.PREFIX}{key}"]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(
+                    f"{_callbacks.PREFIX}{key} must be an int >= 0, got {value!r}"
+                )
+            if value < 0:
+                raise ValueError(
+                    f"{_callbacks.PREFIX}{key} must be an int >= 0, got {value!r}"
+                )
         _tta.check_shift(self.tta_shift)
         for name in ("epochs", "batch_size", "kernel_size"):
             value = getattr(self, name)
@@ -376,10 +403,15 @@ class CNNDigitClassifier(KerasClassifier):
         if (
             isinstance(filters, (str, bytes))
             or not hasattr(filters, "__iter__")
-            or not all(isinstance(f, (int, np.integer)) and f > 0 for f in filters)
+            or not len(tuple(filters))
+            or not all(
+                isinstance(f, (int, np.integer)) and not isinstance(f, bool) and f > 0
+                for f in filters
+            )
         ):
             raise ValueError(
-                f"filters must be a sequence of positive ints, got {filters!r}"
+                "filters must be a non-empty sequence of positive ints, "
+                f"got {filters!r}"
             )
         _precision.check_precision(self.precision)
         if self.padding not in ("auto", "valid", "same"):
@@ -388,8 +420,10 @@ class CNNDigitClassifier(KerasClassifier):
             )
         for name in ("dropout", "dense_dropout", "shift_range", "zoom_range"):
             value = getattr(self, name)
+            _check_real(name, value, "in [0, 1)")
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        _check_real("rotation_range", self.rotation_range, "in [0, 180] degrees")
         if not 0 <= self.rotation_range <= 180:
             raise ValueError(
                 "rotation_range must be in [0, 180] degrees, "
@@ -577,6 +611,8 @@ class CNNDigitClassifier(KerasClassifier):
         X, y = self._initialize(X, y)
         if sample_weight is not None:
             X, y, sample_weight = self._validate_sample_weight(X, y, sample_weight)
+            if np.any(np.asarray(sample_weight) < 0):
+                raise ValueError("sample_weight must be >= 0, got negative weights")
             self._check_targets(y)
         y = self.target_encoder_.transform(y)
         train, validation = _split_validation(
@@ -670,6 +706,14 @@ class CNNDigitClassifier(KerasClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _check_real(name, value, expected):
+    """Refuse a parameter that is not a real number, naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number {expected}, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a number {expected}, got {value!r}")
 
 
 def _new_estimator(cls):

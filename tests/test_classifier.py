@@ -420,6 +420,58 @@ def test_bad_parameters_are_clear_errors(small):
         _fast(padding="full").fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a number"),
+        ({"learning_rate": 0.0}, ValueError, r"learning_rate must be in \(0, 1\]"),
+        ({"learning_rate": -1e-3}, ValueError, r"learning_rate must be in \(0, 1\]"),
+        ({"learning_rate": 50.0}, ValueError, r"learning_rate must be in \(0, 1\]"),
+        ({"learning_rate": "0.01"}, TypeError, "learning_rate must be a number"),
+        ({"validation_split": "0.1"}, TypeError, "validation_split must be a number"),
+        ({"dropout": None}, TypeError, "dropout must be a number"),
+        ({"rotation_range": float("inf")}, ValueError, "rotation_range must be"),
+        ({"filters": ()}, ValueError, "filters must be a non-empty sequence"),
+        ({"filters": (True,)}, ValueError, "filters must be a non-empty sequence"),
+        ({"dense_units": 2.5}, ValueError, "dense_units must be an int >= 0"),
+        ({"dense_units": -1}, ValueError, "dense_units must be an int >= 0"),
+        ({"verbose": "x"}, ValueError, "verbose must be 0, 1 or 2"),
+        (
+            {"callbacks__early_stopping__patience": -1},
+            ValueError,
+            "callbacks__early_stopping__patience must be an int >= 0",
+        ),
+        (
+            {"callbacks__reduce_lr__patience": 1.5},
+            ValueError,
+            "callbacks__reduce_lr__patience must be an int >= 0",
+        ),
+    ],
+)
+def test_values_that_cannot_train_are_refused_and_change_nothing(
+    fitted, digits, params, error, match
+):
+    X_train, X_test, y_train, _ = digits
+    before = fitted.predict_proba(X_test)
+    state = dict(vars(fitted))
+    estimator = clone(fitted).set_params(**params)
+    with pytest.raises(error, match=match):
+        estimator.fit(X_train, y_train)
+    assert not hasattr(estimator, "model_")  # refused before any work
+    assert vars(fitted).keys() == state.keys()
+    np.testing.assert_array_equal(fitted.predict_proba(X_test), before)
+
+
+def test_negative_sample_weight_is_refused(small):
+    X, y, _, _ = small
+    weights = np.ones(len(y))
+    weights[3] = -1.0
+    clf = _fast()
+    with pytest.raises(ValueError, match="sample_weight must be >= 0"):
+        clf.fit(X, y, sample_weight=weights)
+    assert not hasattr(clf, "model_")
+
+
 # --- MNIST (read from the data home; skipped when it is absent) --------------
 
 
