@@ -384,11 +384,11 @@ class CNNDigitClassifier(KerasClassifier):
                 raise ValueError(f"{name} must be {expected}, got {value!r}")
         for key in ("early_stopping__patience", "reduce_lr__patience"):
             value = self.get_params()[f"{_callbacks.PREFIX}{key}"]
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise ValueError(
-                    f"{_callbacks.PREFIX}{key} must be an int >= 0, got {value!r}"
-                )
-            if value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < 0
+            ):
                 raise ValueError(
                     f"{_callbacks.PREFIX}{key} must be an int >= 0, got {value!r}"
                 )
