@@ -13,6 +13,7 @@ __all__ = [
     "CNNDigitClassifier",
     "__version__",
     "load_model",
+    "load_pretrained",
     "save_model",
     "set_num_threads",
 ]
@@ -27,6 +28,10 @@ def __getattr__(name):
         from . import _serialization
 
         return getattr(_serialization, name)
+    if name == "load_pretrained":
+        from ._pretrained import load_pretrained
+
+        return load_pretrained
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
