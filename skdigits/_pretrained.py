@@ -13,7 +13,7 @@ def pretrained_path():
 
 
 def load_pretrained():
-    """Load the :class:`~skdigits.CNNDigitClassifier` fitted on MNIST that ships with skdigits.
+    """Load the digit classifier fitted on MNIST that ships with skdigits.
 
     Nothing is downloaded and nothing is trained: the model file inside the
     package is read by :func:`~skdigits.load_model`, the safe loader. Each

@@ -1,0 +1,96 @@
+"""The model shipped in the package: skdigits.load_pretrained."""
+
+import json
+import os
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+import skdigits
+from skdigits import _pretrained
+from skdigits.preprocessing import MNISTNormalizer
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return skdigits.load_pretrained()
+
+
+def test_shipped_file_is_within_the_package_budget():
+    path = _pretrained.pretrained_path()
+    assert os.path.isfile(path), f"{path} is not in the package"
+    assert os.path.getsize(path) <= 5 * 2**20
+    with zipfile.ZipFile(path) as archive:  # a save_model file, no pickle
+        assert not [n for n in archive.namelist() if n.endswith((".pkl", ".pickle"))]
+
+
+def test_load_pretrained_is_a_fitted_mnist_classifier(pretrained):
+    assert isinstance(pretrained, skdigits.CNNDigitClassifier)
+    np.testing.assert_array_equal(pretrained.classes_, np.arange(10))
+    assert tuple(pretrained.image_shape_) == (28, 28, 1)
+    assert pretrained.n_features_in_ == 784
+    # float32: the same speed on every CPU, bfloat16 or not.
+    assert pretrained.precision_ == "float32"
+
+
+def test_each_call_returns_a_new_estimator(pretrained):
+    other = skdigits.load_pretrained()
+    assert other is not pretrained and other.model_ is not pretrained.model_
+    other.set_params(tta_shift=1)
+    other.model_.layers[-1].kernel.assign(np.zeros(other.model_.layers[-1].kernel.shape))
+    assert pretrained.tta_shift == 0
+    assert np.abs(pretrained.model_.layers[-1].kernel.numpy()).sum() > 0
+
+
+def test_the_recipe_is_the_training_scripts(pretrained):
+    """The shipped network is what benchmarks/train_pretrained.py trains."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "train_pretrained.py")
+    spec = importlib.util.spec_from_file_location("train_pretrained", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    params = pretrained.get_params()
+    for name, value in script.RECIPE.items():
+        expected = tuple(value) if isinstance(value, list) else value
+        got = tuple(params[name]) if isinstance(params[name], list) else params[name]
+        assert got == expected, name
+    assert params["random_state"] == script.SEED
+
+
+def test_documented_accuracy_is_measured_on_mnist_test(pretrained, mnist_data_home):
+    """The docstring's and the file's MNIST test accuracy are the model's own."""
+    from skdigits.datasets import fetch_mnist
+
+    X, y = fetch_mnist(subset="test", return_X_y=True, data_home=mnist_data_home)
+    accuracy = pretrained.score(X, y)
+    _, metadata = skdigits.load_model(_pretrained.pretrained_path(), return_metadata=True)
+    assert accuracy == pytest.approx(metadata["mnist_test_accuracy"], abs=1e-12)
+    assert accuracy >= 0.996
+    documented = re.search(r"([\d.]+) % on the 10,000 MNIST test", _pretrained.load_pretrained.__doc__)
+    assert documented, "load_pretrained's docstring states its test accuracy"
+    assert float(documented.group(1)) == pytest.approx(100 * accuracy, abs=0.005)
+
+
+def test_reads_sklearn_digits_through_the_normalizer(pretrained):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    accuracy = np.mean(pretrained.predict(MNISTNormalizer().fit_transform(X)) == y)
+    assert accuracy >= 0.85  # a different data set, written by other people
+
+
+def test_missing_file_is_a_clear_error(monkeypatch, tmp_path):
+    missing = tmp_path / "mnist_cnn.zip"
+    monkeypatch.setattr(_pretrained, "pretrained_path", lambda: os.fspath(missing))
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+        skdigits.load_pretrained()
+
+
+def test_metadata_says_how_it_was_made():
+    _, metadata = skdigits.load_model(_pretrained.pretrained_path(), return_metadata=True)
+    assert "train_pretrained.py" in metadata["description"]
+    assert metadata["cpu"] and metadata["versions"]["tensorflow"]
+    json.dumps(metadata)  # plain JSON values
