@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _callbacks, _precision, _runtime, _tta
 from ._network import build_cnn, inference_function
+from ._validation import check_int, check_real, is_int
 
 # Images per forward pass in predict_proba: large enough to amortise the
 # per-call cost, small enough to keep memory flat for any number of images.
@@ -361,53 +362,42 @@ class CNNDigitClassifier(KerasClassifier):
         for key in self.get_params(deep=False):
             if key.startswith(_callbacks.PREFIX):
                 _callbacks.check_callback_param(key)
-        _check_real("validation_split", self.validation_split, "in [0, 1)")
+        check_real("validation_split", self.validation_split, "in [0, 1)")
         if not 0 <= self.validation_split < 1:
             raise ValueError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
         # A rate that is not a finite number in (0, 1] trains nothing useful
         # (NaN gives an all-NaN network that predicts class 0 everywhere).
-        _check_real("learning_rate", self.learning_rate, "in (0, 1]")
+        check_real("learning_rate", self.learning_rate, "in (0, 1]")
         if not 0 < self.learning_rate <= 1:
             raise ValueError(
                 f"learning_rate must be in (0, 1], got {self.learning_rate!r}"
             )
-        for name, allowed in (("dense_units", range(0, 2**31)), ("verbose", (0, 1, 2))):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, np.integer))
-                or value not in allowed
-            ):
-                expected = "an int >= 0" if name == "dense_units" else "0, 1 or 2"
-                raise ValueError(f"{name} must be {expected}, got {value!r}")
+        check_int(
+            "dense_units",
+            self.dense_units,
+            "an int >= 0",
+            maximum=2**31 - 1,
+            type_error=ValueError,
+        )
+        check_int(
+            "verbose", self.verbose, "0, 1 or 2", maximum=2, type_error=ValueError
+        )
         for key in ("early_stopping__patience", "reduce_lr__patience"):
-            value = self.get_params()[f"{_callbacks.PREFIX}{key}"]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, np.integer))
-                or value < 0
-            ):
-                raise ValueError(
-                    f"{_callbacks.PREFIX}{key} must be an int >= 0, got {value!r}"
-                )
+            name = f"{_callbacks.PREFIX}{key}"
+            check_int(
+                name, self.get_params()[name], "an int >= 0", type_error=ValueError
+            )
         _tta.check_shift(self.tta_shift)
         for name in ("epochs", "batch_size", "kernel_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be a positive int, got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(name, getattr(self, name), "a positive int", minimum=1)
         filters = self.filters
         if (
             isinstance(filters, (str, bytes))
             or not hasattr(filters, "__iter__")
             or not len(tuple(filters))
-            or not all(
-                isinstance(f, (int, np.integer)) and not isinstance(f, bool) and f > 0
-                for f in filters
-            )
+            or not all(is_int(f) and f > 0 for f in filters)
         ):
             raise ValueError(
                 "filters must be a non-empty sequence of positive ints, "
@@ -420,10 +410,10 @@ class CNNDigitClassifier(KerasClassifier):
             )
         for name in ("dropout", "dense_dropout", "shift_range", "zoom_range"):
             value = getattr(self, name)
-            _check_real(name, value, "in [0, 1)")
+            check_real(name, value, "in [0, 1)")
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        _check_real("rotation_range", self.rotation_range, "in [0, 180] degrees")
+        check_real("rotation_range", self.rotation_range, "in [0, 180] degrees")
         if not 0 <= self.rotation_range <= 180:
             raise ValueError(
                 "rotation_range must be in [0, 180] degrees, "
@@ -706,14 +696,6 @@ class CNNDigitClassifier(KerasClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-
-def _check_real(name, value, expected):
-    """Refuse a parameter that is not a real number, naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"{name} must be a number {expected}, got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a number {expected}, got {value!r}")
 
 
 def _new_estimator(cls):

@@ -436,6 +436,11 @@ def test_bad_parameters_are_clear_errors(small):
         ({"dense_units": 2.5}, ValueError, "dense_units must be an int >= 0"),
         ({"dense_units": -1}, ValueError, "dense_units must be an int >= 0"),
         ({"verbose": "x"}, ValueError, "verbose must be 0, 1 or 2"),
+        # A bool is an int to Python, never a count here.
+        ({"verbose": True}, ValueError, "verbose must be 0, 1 or 2"),
+        ({"epochs": True}, TypeError, "epochs must be a positive int, got True"),
+        ({"tta_shift": False}, TypeError, "tta_shift must be an int >= 0"),
+        ({"kernel_size": np.int64(0)}, ValueError, "kernel_size must be a positive"),
         (
             {"callbacks__early_stopping__patience": -1},
             ValueError,
