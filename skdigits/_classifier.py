@@ -163,8 +163,10 @@ class CNNDigitClassifier(KerasClassifier):
     Input may be flat ``(n, height * width)``, ``(n, height, width)`` or
     ``(n, height, width, channels)``. A flat row whose length is a perfect
     square is read as a square one-channel image (784 as 28 x 28, 64 as
-    8 x 8); any other length as a 1 x k strip. After fit, any of these
-    layouts with the same number of values per sample can be predicted.
+    8 x 8); any other length as a 1 x k strip. After fit, flat rows of
+    ``n_features_in_`` values are read as images of ``image_shape_``, and
+    images must have that shape (the channel axis may be left out for one
+    channel): other images of as many values are refused, not reshaped.
 
     Examples
     --------
@@ -446,6 +448,14 @@ class CNNDigitClassifier(KerasClassifier):
                     f"X must have 2 to 4 dimensions (flat rows, images, or "
                     f"images with channels), got shape {X.shape}"
                 )
+            if not reset and tuple(image_shape) != self.image_shape_:
+                # As many values, other images: (16, 4) is not (8, 8) reshaped.
+                raise ValueError(
+                    f"X holds images of shape {tuple(image_shape)}, but this "
+                    f"{type(self).__name__} was fitted on images of shape "
+                    f"{self.image_shape_}: give images of that shape, or flat "
+                    f"rows of {math.prod(self.image_shape_)} values"
+                )
             X = X.reshape(len(X), -1)
         check = {"dtype": "numeric", "ensure_all_finite": True, "accept_sparse": False}
         if y is None:
@@ -454,6 +464,7 @@ class CNNDigitClassifier(KerasClassifier):
             X, y = validate_data(self, X, y, reset=reset, **check)
             if reset:
                 self._check_targets(y)
+        _check_float32_range(X)
         if reset:
             if image_shape is None:
                 side = math.isqrt(X.shape[1])
@@ -541,6 +552,7 @@ class CNNDigitClassifier(KerasClassifier):
             )
         )
         self._fit_callbacks = [
+            _callbacks.RefuseInvalidLoss(),  # first: it stops the others
             _callbacks.LearningRateLogger(),
             *defaults.values(),
             *(self.callbacks or []),
@@ -576,6 +588,19 @@ class CNNDigitClassifier(KerasClassifier):
         -------
         self : CNNDigitClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For a parameter or input that cannot train, naming it: among
+            others, values of ``X`` beyond float32's range (about 3.4e38),
+            or a ``validation_split`` that leaves no sample to train on or
+            to validate with. Also if training diverges: a loss that turns
+            NaN or infinite stops the fit at that batch (Keras'
+            :class:`~keras.callbacks.TerminateOnNaN`), and the estimator is
+            left as it was.
+        TypeError
+            For a parameter of the wrong type, naming it.
         """
         self._check_params()
         _runtime.apply_env_threads()
@@ -586,14 +611,31 @@ class CNNDigitClassifier(KerasClassifier):
         return self
 
     @contextlib.contextmanager
-    def _unchanged_on_failure(self):
-        """Put every attribute back as it was if the block raises."""
+    def _unchanged_on_failure(self, *, in_place=False):
+        """Put every attribute back as it was if the block raises.
+
+        With ``in_place`` (partial_fit, which trains the network it has),
+        the network's weights and its optimizer's state are put back too,
+        and the lists of ``history_``; fit builds a new network instead.
+        """
         before = dict(vars(self))
+        history = {k: list(v) for k, v in getattr(self, "history_", {}).items()}
+        model = getattr(self, "model_", None)
+        variables = _model_variables(model) if in_place else []
+        saved = [keras.ops.convert_to_numpy(v.value) for v in variables]
         try:
             yield
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
+            for variable, value in zip(variables, saved, strict=True):
+                variable.assign(value)
+            if in_place and "history_" in before:
+                lists = before["history_"]
+                for key in set(lists) - set(history):
+                    del lists[key]
+                for key, values in history.items():
+                    lists[key][:] = values
             raise
 
     def _fit_new(self, X, y, sample_weight, seed):
@@ -641,7 +683,7 @@ class CNNDigitClassifier(KerasClassifier):
         """
         self._check_params()
         _runtime.apply_env_threads()
-        with self._unchanged_on_failure():
+        with self._unchanged_on_failure(in_place=True):
             super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
             self.best_epoch_ = len(self.history_["loss"])
         return self
@@ -661,12 +703,20 @@ class CNNDigitClassifier(KerasClassifier):
         ----------
         X : array-like
             Images, in any layout :meth:`fit` accepts, with the number of
-            values per sample seen in fit.
+            values per sample seen in fit: flat rows, or images of shape
+            ``image_shape_``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``; rows sum to 1.
+
+        Raises
+        ------
+        ValueError
+            For images of another shape than ``image_shape_`` (even of as
+            many values), another number of values per row, values that are
+            not finite or beyond float32's range; the message says which.
         """
         check_is_fitted(self, "model_")
         _tta.check_shift(self.tta_shift)
@@ -698,6 +748,28 @@ class CNNDigitClassifier(KerasClassifier):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
+def _check_float32_range(X):
+    """Refuse values that float32, which the network computes in, overflows."""
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or not X.size:
+        return
+    largest = max(float(X.max()), -float(X.min()))
+    limit = float(np.finfo(np.float32).max)
+    if largest > limit:
+        raise ValueError(
+            f"X has values of magnitude up to {largest:.3g}, beyond float32's "
+            f"largest, {limit:.3g}, in which the network computes: they would "
+            "become infinite. Scale X down first (to [0, 1], or 0-255)."
+        )
+
+
+def _model_variables(model):
+    """Every variable of a network and of its optimizer (once it is built)."""
+    if model is None:
+        return []
+    optimizer = getattr(model, "optimizer", None)
+    return [*model.variables, *(optimizer.variables if optimizer else [])]
+
+
 def _new_estimator(cls):
     """An empty estimator for unpickling, after the thread rule applies."""
     _runtime.apply_env_threads()
@@ -711,9 +783,16 @@ def _split_validation(X, y, sample_weight, fraction, seed):
     ``(X, y)`` or ``(X, y, sample_weight)``, or None when nothing is held out.
     """
     n_samples = len(X)
-    n_validation = math.ceil(fraction * n_samples)
-    if fraction == 0 or n_validation < 1 or n_samples - n_validation < 1:
+    if fraction == 0:
         return (X, y, sample_weight), None
+    n_validation = math.ceil(fraction * n_samples)
+    if n_validation < 1 or n_samples - n_validation < 1:
+        raise ValueError(
+            f"validation_split={fraction!r} of {n_samples} samples holds out "
+            f"{n_validation} and leaves {n_samples - n_validation} to train on; "
+            "both need at least 1. Give more samples, or a smaller "
+            "validation_split (0 holds nothing out)."
+        )
     _, counts = np.unique(y, return_counts=True)
     can_stratify = counts.min() >= 2 and n_validation >= len(counts)
     arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
