@@ -180,14 +180,15 @@ def fetch_mnist(
 
     OSError
         If a file is corrupt, truncated or not the expected MNIST file (not
-        gzip, wrong IDX header, wrong checksum, a directory in its place);
-        the message names the file and the problem, and the file is not used
-        (it is not deleted either). Also if a missing file cannot be
-        downloaded: from any mirror (the message lists the URLs tried with
-        their errors), or into the data home (read-only; the message names
-        it); the message says where to put the files by hand. A
-        NotADirectoryError if the data home, or its ``mnist`` folder, is a
-        file.
+        gzip, wrong IDX header, more data than the header announces, wrong
+        checksum, a directory in its place); the message names the file and
+        the problem, and the file is not used (it is not deleted either).
+        Also if a missing file cannot be downloaded: from any mirror (the
+        message lists the URLs tried with their errors, a mirror over the
+        size cap or the 10-minute deadline included), or into the data home
+        (read-only; the message names it); the message says where to put
+        the files by hand. A NotADirectoryError if the data home, or its
+        ``mnist`` folder, is a file.
 
     See Also
     --------
