@@ -619,9 +619,10 @@ class CNNDigitClassifier(KerasClassifier):
         and the lists of ``history_``; fit builds a new network instead.
         """
         before = dict(vars(self))
-        history = {k: list(v) for k, v in getattr(self, "history_", {}).items()}
-        model = getattr(self, "model_", None)
-        variables = _model_variables(model) if in_place else []
+        history, variables = {}, []
+        if in_place:
+            history = {k: list(v) for k, v in getattr(self, "history_", {}).items()}
+            variables = _model_variables(getattr(self, "model_", None))
         saved = [keras.ops.convert_to_numpy(v.value) for v in variables]
         try:
             yield
@@ -630,7 +631,7 @@ class CNNDigitClassifier(KerasClassifier):
             vars(self).update(before)
             for variable, value in zip(variables, saved, strict=True):
                 variable.assign(value)
-            if in_place and "history_" in before:
+            if history:  # scikeras extends the lists in place
                 lists = before["history_"]
                 for key in set(lists) - set(history):
                     del lists[key]

@@ -715,6 +715,31 @@ def test_load_digit_images_turns_pillows_bomb_error_into_value_error(tmp_path):
             load_digit_images(path, max_pixels=10**9)
 
 
+def test_load_digit_images_checks_the_size_decoded_too(tmp_path, monkeypatch):
+    # A frame that grows the image while it is decoded (as GIF and TIFF
+    # frames may): refused on the decoded size, and Pillow's warning of such
+    # a growth is an error, not a warning for the caller.
+    path = tmp_path / "small.png"
+    Image.new("L", (10, 10)).save(path)
+    monkeypatch.setattr(
+        ImageOps, "exif_transpose", lambda image: Image.new("L", (50, 40))
+    )
+    with pytest.raises(ValueError, match="decodes to 50 x 40 = 2000 pixels, more than"):
+        load_digit_images(path, max_pixels=1000)
+
+    def warn(image):
+        warnings.warn(
+            "Image size exceeds limit", Image.DecompressionBombWarning, stacklevel=2
+        )
+        return image
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", warn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="small.png' as an image: Image size"):
+            load_digit_images(path)
+
+
 def test_load_digit_images_caps_are_parameters(tmp_path):
     path = tmp_path / "digit.png"
     Image.new("L", (30, 20), 255).save(path)

@@ -135,22 +135,24 @@ def _load_one(path, max_pixels, max_bytes):
             f"{name} is larger than max_bytes={max_bytes} bytes, the most an "
             "image file is read for."
         )
-    with _as_value_error(name):
-        # Pillow warns of more than MAX_IMAGE_PIXELS; max_pixels decides here.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+    # Pillow warns of images over its MAX_IMAGE_PIXELS as it opens a file,
+    # and as frames grow while it decodes one: the header's size is checked
+    # against max_pixels here instead, and a warning while decoding is an
+    # error unless max_pixels allows more than Pillow.
+    with _as_value_error(name), warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
     with image:
-        width, height = image.size
-        if width * height > max_pixels:
-            raise ValueError(
-                f"Cannot read {name} as an image: it declares {width} x {height} "
-                f"= {width * height} pixels, more than max_pixels={max_pixels}."
+        _check_pixels(name, image.size, max_pixels, "declares")
+        with _as_value_error(name), warnings.catch_warnings():
+            warnings.simplefilter(
+                "error" if max_pixels < Image.MAX_IMAGE_PIXELS else "ignore",
+                Image.DecompressionBombWarning,
             )
-        with _as_value_error(name):
             frames = getattr(image, "n_frames", 1)
             multi_frame = frames > 1 and image.format != "MPO"
             array = _to_array(ImageOps.exif_transpose(image))
+    _check_pixels(name, array.shape[1::-1], max_pixels, "decodes to")
     if multi_frame:
         warnings.warn(
             f"{name} has {frames} frames (an animated or multi-page image); "
@@ -159,6 +161,15 @@ def _load_one(path, max_pixels, max_bytes):
             stacklevel=3,
         )
     return array
+
+
+def _check_pixels(name, size, max_pixels, verb):
+    width, height = size
+    if width * height > max_pixels:
+        raise ValueError(
+            f"Cannot read {name} as an image: it {verb} {width} x {height} "
+            f"= {width * height} pixels, more than max_pixels={max_pixels}."
+        )
 
 
 @contextlib.contextmanager
@@ -170,7 +181,12 @@ def _as_value_error(name):
         raise ValueError(
             f"Cannot read {name} as an image: not a format Pillow reads."
         ) from None
-    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (
+        OSError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise ValueError(f"Cannot read {name} as an image: {exc}") from exc
     except Exception as exc:
         # Pillow's decoders raise many kinds on damaged or crafted files
