@@ -266,3 +266,33 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+
+class RefuseInvalidLoss(keras.callbacks.TerminateOnNaN):
+    """Keras' TerminateOnNaN, raising a ValueError that says what to do.
+
+    Keras' check (a NaN or infinite loss at the end of a batch) with its
+    ``raise_error=True``, which stops at once and runs no other callback's
+    ``on_train_end``; its RuntimeError becomes a ValueError that names the
+    epoch and the usual causes. The estimator catches nothing: its fit puts
+    itself back as it was, as for any failure.
+    """
+
+    def __init__(self):
+        super().__init__(raise_error=True)
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        try:
+            super().on_batch_end(batch, logs)
+        except RuntimeError:
+            loss = (logs or {}).get("loss")
+            raise ValueError(
+                f"Training diverged: the loss became {float(loss)} at epoch "
+                f"{self._epoch + 1}, batch {batch + 1}; the estimator was left as "
+                "it was. A smaller learning_rate usually helps; check X and "
+                "sample_weight for huge values too."
+            ) from None

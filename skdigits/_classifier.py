@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _callbacks, _precision, _runtime, _tta
 from ._network import build_cnn, inference_function
+from ._validation import check_int, check_real, is_int
 
 # Images per forward pass in predict_proba: large enough to amortise the
 # per-call cost, small enough to keep memory flat for any number of images.
@@ -162,8 +163,10 @@ class CNNDigitClassifier(KerasClassifier):
     Input may be flat ``(n, height * width)``, ``(n, height, width)`` or
     ``(n, height, width, channels)``. A flat row whose length is a perfect
     square is read as a square one-channel image (784 as 28 x 28, 64 as
-    8 x 8); any other length as a 1 x k strip. After fit, any of these
-    layouts with the same number of values per sample can be predicted.
+    8 x 8); any other length as a 1 x k strip. After fit, flat rows of
+    ``n_features_in_`` values are read as images of ``image_shape_``, and
+    images must have that shape (the channel axis may be left out for one
+    channel): other images of as many values are refused, not reshaped.
 
     Examples
     --------
@@ -361,53 +364,42 @@ class CNNDigitClassifier(KerasClassifier):
         for key in self.get_params(deep=False):
             if key.startswith(_callbacks.PREFIX):
                 _callbacks.check_callback_param(key)
-        _check_real("validation_split", self.validation_split, "in [0, 1)")
+        check_real("validation_split", self.validation_split, "in [0, 1)")
         if not 0 <= self.validation_split < 1:
             raise ValueError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
         # A rate that is not a finite number in (0, 1] trains nothing useful
         # (NaN gives an all-NaN network that predicts class 0 everywhere).
-        _check_real("learning_rate", self.learning_rate, "in (0, 1]")
+        check_real("learning_rate", self.learning_rate, "in (0, 1]")
         if not 0 < self.learning_rate <= 1:
             raise ValueError(
                 f"learning_rate must be in (0, 1], got {self.learning_rate!r}"
             )
-        for name, allowed in (("dense_units", range(0, 2**31)), ("verbose", (0, 1, 2))):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, np.integer))
-                or value not in allowed
-            ):
-                expected = "an int >= 0" if name == "dense_units" else "0, 1 or 2"
-                raise ValueError(f"{name} must be {expected}, got {value!r}")
+        check_int(
+            "dense_units",
+            self.dense_units,
+            "an int >= 0",
+            maximum=2**31 - 1,
+            type_error=ValueError,
+        )
+        check_int(
+            "verbose", self.verbose, "0, 1 or 2", maximum=2, type_error=ValueError
+        )
         for key in ("early_stopping__patience", "reduce_lr__patience"):
-            value = self.get_params()[f"{_callbacks.PREFIX}{key}"]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, np.integer))
-                or value < 0
-            ):
-                raise ValueError(
-                    f"{_callbacks.PREFIX}{key} must be an int >= 0, got {value!r}"
-                )
+            name = f"{_callbacks.PREFIX}{key}"
+            check_int(
+                name, self.get_params()[name], "an int >= 0", type_error=ValueError
+            )
         _tta.check_shift(self.tta_shift)
         for name in ("epochs", "batch_size", "kernel_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be a positive int, got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(name, getattr(self, name), "a positive int", minimum=1)
         filters = self.filters
         if (
             isinstance(filters, (str, bytes))
             or not hasattr(filters, "__iter__")
             or not len(tuple(filters))
-            or not all(
-                isinstance(f, (int, np.integer)) and not isinstance(f, bool) and f > 0
-                for f in filters
-            )
+            or not all(is_int(f) and f > 0 for f in filters)
         ):
             raise ValueError(
                 "filters must be a non-empty sequence of positive ints, "
@@ -420,10 +412,10 @@ class CNNDigitClassifier(KerasClassifier):
             )
         for name in ("dropout", "dense_dropout", "shift_range", "zoom_range"):
             value = getattr(self, name)
-            _check_real(name, value, "in [0, 1)")
+            check_real(name, value, "in [0, 1)")
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        _check_real("rotation_range", self.rotation_range, "in [0, 180] degrees")
+        check_real("rotation_range", self.rotation_range, "in [0, 180] degrees")
         if not 0 <= self.rotation_range <= 180:
             raise ValueError(
                 "rotation_range must be in [0, 180] degrees, "
@@ -456,6 +448,14 @@ class CNNDigitClassifier(KerasClassifier):
                     f"X must have 2 to 4 dimensions (flat rows, images, or "
                     f"images with channels), got shape {X.shape}"
                 )
+            if not reset and tuple(image_shape) != self.image_shape_:
+                # As many values, other images: (16, 4) is not (8, 8) reshaped.
+                raise ValueError(
+                    f"X holds images of shape {tuple(image_shape)}, but this "
+                    f"{type(self).__name__} was fitted on images of shape "
+                    f"{self.image_shape_}: give images of that shape, or flat "
+                    f"rows of {math.prod(self.image_shape_)} values"
+                )
             X = X.reshape(len(X), -1)
         check = {"dtype": "numeric", "ensure_all_finite": True, "accept_sparse": False}
         if y is None:
@@ -464,6 +464,7 @@ class CNNDigitClassifier(KerasClassifier):
             X, y = validate_data(self, X, y, reset=reset, **check)
             if reset:
                 self._check_targets(y)
+        _check_float32_range(X)
         if reset:
             if image_shape is None:
                 side = math.isqrt(X.shape[1])
@@ -551,6 +552,7 @@ class CNNDigitClassifier(KerasClassifier):
             )
         )
         self._fit_callbacks = [
+            _callbacks.RefuseInvalidLoss(),  # first: it stops the others
             _callbacks.LearningRateLogger(),
             *defaults.values(),
             *(self.callbacks or []),
@@ -586,6 +588,19 @@ class CNNDigitClassifier(KerasClassifier):
         -------
         self : CNNDigitClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For a parameter or input that cannot train, naming it: among
+            others, values of ``X`` beyond float32's range (about 3.4e38),
+            or a ``validation_split`` that leaves no sample to train on or
+            to validate with. Also if training diverges: a loss that turns
+            NaN or infinite stops the fit at that batch (Keras'
+            :class:`~keras.callbacks.TerminateOnNaN`), and the estimator is
+            left as it was.
+        TypeError
+            For a parameter of the wrong type, naming it.
         """
         self._check_params()
         _runtime.apply_env_threads()
@@ -596,14 +611,32 @@ class CNNDigitClassifier(KerasClassifier):
         return self
 
     @contextlib.contextmanager
-    def _unchanged_on_failure(self):
-        """Put every attribute back as it was if the block raises."""
+    def _unchanged_on_failure(self, *, in_place=False):
+        """Put every attribute back as it was if the block raises.
+
+        With ``in_place`` (partial_fit, which trains the network it has),
+        the network's weights and its optimizer's state are put back too,
+        and the lists of ``history_``; fit builds a new network instead.
+        """
         before = dict(vars(self))
+        history, variables = {}, []
+        if in_place:
+            history = {k: list(v) for k, v in getattr(self, "history_", {}).items()}
+            variables = _model_variables(getattr(self, "model_", None))
+        saved = [keras.ops.convert_to_numpy(v.value) for v in variables]
         try:
             yield
         except BaseException:
             vars(self).clear()
             vars(self).update(before)
+            for variable, value in zip(variables, saved, strict=True):
+                variable.assign(value)
+            if history:  # scikeras extends the lists in place
+                lists = before["history_"]
+                for key in set(lists) - set(history):
+                    del lists[key]
+                for key, values in history.items():
+                    lists[key][:] = values
             raise
 
     def _fit_new(self, X, y, sample_weight, seed):
@@ -651,7 +684,7 @@ class CNNDigitClassifier(KerasClassifier):
         """
         self._check_params()
         _runtime.apply_env_threads()
-        with self._unchanged_on_failure():
+        with self._unchanged_on_failure(in_place=True):
             super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
             self.best_epoch_ = len(self.history_["loss"])
         return self
@@ -671,12 +704,20 @@ class CNNDigitClassifier(KerasClassifier):
         ----------
         X : array-like
             Images, in any layout :meth:`fit` accepts, with the number of
-            values per sample seen in fit.
+            values per sample seen in fit: flat rows, or images of shape
+            ``image_shape_``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``; rows sum to 1.
+
+        Raises
+        ------
+        ValueError
+            For images of another shape than ``image_shape_`` (even of as
+            many values), another number of values per row, values that are
+            not finite or beyond float32's range; the message says which.
         """
         check_is_fitted(self, "model_")
         _tta.check_shift(self.tta_shift)
@@ -708,12 +749,26 @@ class CNNDigitClassifier(KerasClassifier):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-def _check_real(name, value, expected):
-    """Refuse a parameter that is not a real number, naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"{name} must be a number {expected}, got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a number {expected}, got {value!r}")
+def _check_float32_range(X):
+    """Refuse values that float32, which the network computes in, overflows."""
+    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or not X.size:
+        return
+    largest = max(float(X.max()), -float(X.min()))
+    limit = float(np.finfo(np.float32).max)
+    if largest > limit:
+        raise ValueError(
+            f"X has values of magnitude up to {largest:.3g}, beyond float32's "
+            f"largest, {limit:.3g}, in which the network computes: they would "
+            "become infinite. Scale X down first (to [0, 1], or 0-255)."
+        )
+
+
+def _model_variables(model):
+    """Every variable of a network and of its optimizer (once it is built)."""
+    if model is None:
+        return []
+    optimizer = getattr(model, "optimizer", None)
+    return [*model.variables, *(optimizer.variables if optimizer else [])]
 
 
 def _new_estimator(cls):
@@ -729,9 +784,16 @@ def _split_validation(X, y, sample_weight, fraction, seed):
     ``(X, y)`` or ``(X, y, sample_weight)``, or None when nothing is held out.
     """
     n_samples = len(X)
-    n_validation = math.ceil(fraction * n_samples)
-    if fraction == 0 or n_validation < 1 or n_samples - n_validation < 1:
+    if fraction == 0:
         return (X, y, sample_weight), None
+    n_validation = math.ceil(fraction * n_samples)
+    if n_validation < 1 or n_samples - n_validation < 1:
+        raise ValueError(
+            f"validation_split={fraction!r} of {n_samples} samples holds out "
+            f"{n_validation} and leaves {n_samples - n_validation} to train on; "
+            "both need at least 1. Give more samples, or a smaller "
+            "validation_split (0 holds nothing out)."
+        )
     _, counts = np.unique(y, return_counts=True)
     can_stratify = counts.min() >= 2 and n_validation >= len(counts)
     arrays = [X, y] if sample_weight is None else [X, y, sample_weight]

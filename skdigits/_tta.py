@@ -2,13 +2,12 @@
 
 import numpy as np
 
+from ._validation import check_int
+
 
 def check_shift(shift):
     """Raise unless ``shift`` (the ``tta_shift`` parameter) is an int >= 0."""
-    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)):
-        raise TypeError(f"tta_shift must be an int >= 0, got {shift!r}")
-    if shift < 0:
-        raise ValueError(f"tta_shift must be an int >= 0, got {shift!r}")
+    check_int("tta_shift", shift, "an int >= 0")
 
 
 def shifted_views(images, shift):

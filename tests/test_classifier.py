@@ -380,6 +380,7 @@ Y_OK = np.array([0, 1, 0, 1, 0, 1])
         (X_OK, np.zeros(6), ValueError, "at least 2 classes.*1 class"),
         (X_OK, np.array([0, 1, np.nan, 1, 0, 1]), ValueError, "NaN"),
         (np.zeros((6, 2, 2, 2, 2)), Y_OK, ValueError, "2 to 4 dimensions"),
+        (np.full((6, 4), 1e39), Y_OK, ValueError, "1e\\+39, beyond float32's"),
     ],
     ids=[
         "nan",
@@ -392,6 +393,7 @@ Y_OK = np.array([0, 1, 0, 1, 0, 1])
         "single_class",
         "nan_labels",
         "5d",
+        "float32_overflow",
     ],
 )
 def test_bad_fit_input_is_a_clear_error_and_changes_nothing(fitted, X, y, error, match):
@@ -406,6 +408,96 @@ def test_bad_fit_input_is_a_clear_error_and_changes_nothing(fitted, X, y, error,
 def test_wrong_number_of_features_at_predict(fitted):
     with pytest.raises(ValueError, match="X has 63 features.*expecting 64"):
         fitted.predict(np.zeros((2, 63)))
+
+
+@pytest.mark.parametrize("shape", [(4, 16), (16, 4), (16, 4, 1), (4, 4, 4)])
+def test_images_of_another_shape_are_refused_at_predict(fitted, digits, shape):
+    _, X_test, _, _ = digits
+    images = X_test[:3].reshape(3, *shape)  # as many values as (8, 8, 1)
+    expected = (*shape, 1) if len(shape) == 2 else shape
+    message = rf"images of shape \({', '.join(map(str, expected))}\).*\(8, 8, 1\)"
+    for method in (fitted.predict, fitted.predict_proba):
+        with pytest.raises(ValueError, match=message):
+            method(images)
+    # The fitted layouts stay accepted: flat rows, images with or without
+    # their channel axis.
+    flat = fitted.predict_proba(X_test[:3])
+    for layout in ((3, 8, 8), (3, 8, 8, 1)):
+        np.testing.assert_array_equal(
+            fitted.predict_proba(X_test[:3].reshape(layout)), flat
+        )
+
+
+def test_values_beyond_float32_are_refused_at_predict(fitted, digits):
+    _, X_test, _, _ = digits
+    X = X_test[:3].astype(np.float64)
+    X[1, 5] = -1e39  # finite in float64, infinite in float32
+    with pytest.raises(ValueError, match="magnitude up to 1e\\+39, beyond float32"):
+        fitted.predict(X)
+    fitted.predict(X.clip(-3e38, 3e38))  # large but representable: accepted
+
+
+@pytest.mark.parametrize(
+    "n_samples, fraction", [(4, 0.8), (2, 0.9), (10, 0.95)], ids=str
+)
+def test_a_validation_split_that_leaves_no_training_sample_is_refused(
+    n_samples, fraction
+):
+    X = np.random.RandomState(0).rand(n_samples, 4)
+    y = np.arange(n_samples) % 2
+    clf = _fast(validation_split=fraction)
+    with pytest.raises(
+        ValueError,
+        match=rf"validation_split={fraction} of {n_samples} samples holds out "
+        rf"{n_samples} and leaves 0 to train on",
+    ):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+
+
+def _diverging_weights(y):
+    # The loss of a sample times 3e38 overflows float32: the first batch's
+    # loss is infinite and its gradient step makes every weight NaN.
+    return np.full(len(y), 3e38)
+
+
+def _state(estimator):
+    return {k: v for k, v in vars(estimator).items()}
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_diverging_first_fit_is_an_error_and_leaves_it_unfitted(small, method):
+    X, y, _, _ = small
+    clf = _fast(epochs=2)
+    before = _state(clf)
+    with pytest.raises(ValueError, match="Training diverged: the loss became inf"):
+        getattr(clf, method)(X, y, sample_weight=_diverging_weights(y))
+    assert _state(clf) == before
+    assert not hasattr(clf, "model_")
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_diverging_refit_keeps_the_fitted_model_bit_for_bit(fitted, digits, method):
+    X_train, X_test, y_train, _ = digits
+    proba = fitted.predict_proba(X_test)
+    before = _state(fitted)
+    history = {k: list(v) for k, v in fitted.history_.items()}
+    weights = [np.copy(w) for w in fitted.model_.get_weights()]
+    with pytest.raises(ValueError, match="Training diverged.*learning_rate"):
+        getattr(fitted, method)(
+            X_train, y_train, sample_weight=_diverging_weights(y_train)
+        )
+    after = _state(fitted)
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)
+    assert fitted.history_ == history
+    for saved, now in zip(weights, fitted.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(now, saved)
+    np.testing.assert_array_equal(fitted.predict_proba(X_test), proba)
+    # partial_fit trains on from there as if nothing had happened.
+    assert fitted.model_.optimizer.learning_rate.numpy() == np.float32(
+        FAST["learning_rate"]
+    )
 
 
 def test_bad_parameters_are_clear_errors(small):
@@ -436,6 +528,11 @@ def test_bad_parameters_are_clear_errors(small):
         ({"dense_units": 2.5}, ValueError, "dense_units must be an int >= 0"),
         ({"dense_units": -1}, ValueError, "dense_units must be an int >= 0"),
         ({"verbose": "x"}, ValueError, "verbose must be 0, 1 or 2"),
+        # A bool is an int to Python, never a count here.
+        ({"verbose": True}, ValueError, "verbose must be 0, 1 or 2"),
+        ({"epochs": True}, TypeError, "epochs must be a positive int, got True"),
+        ({"tta_shift": False}, TypeError, "tta_shift must be an int >= 0"),
+        ({"kernel_size": np.int64(0)}, ValueError, "kernel_size must be a positive"),
         (
             {"callbacks__early_stopping__patience": -1},
             ValueError,

@@ -10,6 +10,7 @@ import types
 
 import numpy as np
 import pytest
+from _crafted_files import png_declaring
 from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -291,6 +292,7 @@ def _error_cases():
         (["predict", model, "{tmp}/none.png"], "No such image file"),
         (["predict", model, "{text}"], "Cannot read"),
         (["predict", model, "/dev/null"], "is a character device"),
+        (["predict", model, "{huge}"], "1 x 89000000 = 89000000 pixels, more than"),
         (["predict", "{text}", "{text}"], "not a skdigits model file"),
     ]
 
@@ -299,7 +301,9 @@ def _error_cases():
 def test_errors_are_one_line_and_exit_2(trained, tmp_path, argv, message):
     text = tmp_path / "notes.txt"
     text.write_text("not an image, not a model\n")
-    names = {"tmp": tmp_path, "model": trained.model, "text": text}
+    huge = tmp_path / "huge.png"  # 66 bytes declaring 89 megapixels
+    huge.write_bytes(png_declaring(1, 89_000_000))
+    names = {"tmp": tmp_path, "model": trained.model, "text": text, "huge": huge}
     argv = [arg.format(**names) for arg in argv]
     if argv[:1] == ["train"] and "-o" not in argv:
         argv += ["-o", str(tmp_path / "model.zip")]

@@ -8,6 +8,7 @@ import errno
 import gzip
 import hashlib
 import http.server
+import io
 import os
 import shutil
 import socket
@@ -16,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from skdigits.datasets import _mnist, fetch_mnist
-from skdigits.datasets._idx import parse_idx, parse_idx_header
+from skdigits.datasets._idx import MAX_IDX_BYTES, parse_idx, parse_idx_header, read_idx
 
 MNIST_NAMES = list(_mnist._MNIST_FILES)
 TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
@@ -87,9 +89,28 @@ class _MirrorHandler(http.server.BaseHTTPRequestHandler):
             data = gzip.compress(payload)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
+        if server.mode == "huge":  # announces a terabyte
+            self.send_header("Content-Length", str(10**12))
+        elif server.mode != "endless":  # which sends no Content-Length
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if server.mode == "drop":
+        try:
+            self._send(server, data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
+
+    def _send(self, server, data):
+        if server.mode == "endless":  # the file, then zeros without end
+            self.wfile.write(data)
+            for _ in range(1000):  # 64 MB at most, in case the client never stops
+                self.wfile.write(bytes(1 << 16))
+        elif server.mode == "drip":  # a byte every 50 ms: no read times out
+            for index in range(min(len(data), 60)):
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.close_connection = True  # after 3 s: a short file, not a hang
+        elif server.mode == "drop":
             self.wfile.write(data[: len(data) // 2])
             self.close_connection = True
         elif server.mode == "together":
@@ -175,6 +196,22 @@ def missing_mirror(fake_mnist, start_mirror):
     return start_mirror(fake_mnist.root, mode="404")
 
 
+@pytest.fixture
+def huge_mirror(fake_mnist, start_mirror):
+    return start_mirror(fake_mnist.root, mode="huge")
+
+
+@pytest.fixture
+def endless_mirror(fake_mnist, start_mirror):
+    return start_mirror(fake_mnist.root, mode="endless")
+
+
+@pytest.fixture
+def drip_mirror(fake_mnist, start_mirror, monkeypatch):
+    monkeypatch.setattr(_mnist, "_DEADLINE", 0.5)
+    return start_mirror(fake_mnist.root, mode="drip")
+
+
 def use_mirrors(monkeypatch, *urls):
     monkeypatch.setattr(_mnist, "_MIRRORS", urls)
 
@@ -235,6 +272,48 @@ GOOD = idx_bytes(np.zeros((3, 2), dtype=np.uint8))
 def test_parse_idx_rejects_bad_buffers(buffer, kwargs, message):
     with pytest.raises(ValueError, match=rf"^some\.idx: (.*: )?{message}"):
         parse_idx(buffer, name="some.idx", **kwargs)
+
+
+class _HeaderOnly(io.BytesIO):
+    """A stream that fails the test if asked for more than its header."""
+
+    def read(self, size=-1):
+        if size < 0 or size > 4 * 255:
+            pytest.fail(f"read({size}) of a header that announces too much")
+        return super().read(size)
+
+
+# float64 values, 3 dimensions of 2**32 - 1: 6.3e29 bytes (int64 wraps it).
+HUGE_HEADER = b"\x00\x00\x0e\x03" + b"\xff" * 12
+
+
+@pytest.mark.parametrize("reader", ["parse_idx", "read_idx"])
+def test_a_header_announcing_too_much_is_refused_before_reading(reader):
+    message = (
+        r"^big\.idx: the IDX header announces \(4294967295, 4294967295, "
+        rf"4294967295\) float64 values, \d+ bytes, more than the {MAX_IDX_BYTES}"
+    )
+    with pytest.raises(ValueError, match=message):
+        if reader == "parse_idx":
+            parse_idx(HUGE_HEADER, name="big.idx")
+        else:
+            read_idx(_HeaderOnly(HUGE_HEADER), name="big.idx")
+    # The cap is a parameter; at it, the data is read.
+    small = idx_bytes(np.zeros(10, dtype=np.uint8))
+    assert read_idx(io.BytesIO(small), max_bytes=10).shape == (10,)
+    with pytest.raises(ValueError, match="10 bytes, more than the 9 allowed"):
+        read_idx(io.BytesIO(small), max_bytes=9)
+
+
+def test_read_idx_reads_no_more_than_announced():
+    images = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    stream = io.BytesIO(idx_bytes(images) + b"more" * 1000)
+    with pytest.raises(ValueError, match="unexpected bytes after the IDX data"):
+        read_idx(stream, name="some.idx")
+    assert stream.tell() == len(idx_bytes(images)) + 1  # one byte too many
+    with pytest.raises(ValueError, match=r"truncated IDX data: .*found 23 bytes"):
+        read_idx(io.BytesIO(idx_bytes(images)[:-1]))
+    np.testing.assert_array_equal(read_idx(io.BytesIO(idx_bytes(images))), images)
 
 
 # --------------------------------------------------------------------------
@@ -338,7 +417,10 @@ def test_reading_valid_files_never_writes(local_home, fake_mnist, monkeypatch):
         (lambda gz, idx: b"<html>Not Found</html>", "not a valid gzip file"),
         (lambda gz, idx: gzip.compress(b"\x08\x03" + idx[2:]), "bad magic number"),
         (lambda gz, idx: gzip.compress(idx[:-784]), "truncated IDX data"),
-        (lambda gz, idx: gzip.compress(idx + b"\x00"), "1 unexpected bytes"),
+        (
+            lambda gz, idx: gzip.compress(idx + b"\x00"),
+            "unexpected bytes after the IDX",
+        ),
         (
             lambda gz, idx: gzip.compress(idx[:7] + b"\x05" + idx[8:-784]),
             r"IDX dimensions are \(5, 28, 28\), expected \(6, 28, 28\)",
@@ -366,6 +448,27 @@ def test_corrupt_local_file_is_an_error(
     # The file is neither used nor silently replaced by a download.
     assert path.read_bytes() == spoilt
     assert mirror.requests == []
+
+
+def test_a_gzip_bomb_is_refused_without_decompressing_it(
+    fake_mnist, local_home, monkeypatch
+):
+    # The right header and images, then 256 MB of zeros in 300 kB: gzip
+    # members of 1 MB of zeros each, one after the other.
+    idx = gzip.decompress(fake_mnist.gz[TRAIN_IMAGES])
+    bomb = gzip.compress(idx, mtime=0) + gzip.compress(bytes(1 << 20)) * 256
+    path = local_home / "mnist" / TRAIN_IMAGES
+    path.write_bytes(bomb)
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(OSError, match="unexpected bytes after the IDX data"):
+            fetch_mnist(data_home=local_home, subset="train")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # not the 256 MB the file decompresses to
+    assert path.read_bytes() == bomb  # not used, not deleted
 
 
 def test_a_folder_in_place_of_a_file_is_an_error(local_home, mirror, monkeypatch):
@@ -504,7 +607,17 @@ def test_download_only_the_missing_files(local_home, fake_mnist, mirror, monkeyp
     np.testing.assert_array_equal(y[6:], fake_mnist.arrays[TEST_LABELS])
 
 
-@pytest.mark.parametrize("bad", ["missing_mirror", "corrupt_mirror", "dropping_mirror"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "missing_mirror",
+        "corrupt_mirror",
+        "dropping_mirror",
+        "huge_mirror",
+        "endless_mirror",
+        "drip_mirror",
+    ],
+)
 def test_failed_mirror_falls_back_to_the_next(
     request, tmp_path, fake_mnist, mirror, monkeypatch, bad
 ):
@@ -527,6 +640,14 @@ def test_failed_mirror_falls_back_to_the_next(
         ("missing_mirror", "HTTP error 404 Not Found"),
         ("corrupt_mirror", "the SHA-256 checksum of the decompressed contents is"),
         ("dropping_mirror", r"connection closed after \d+ of \d+ bytes"),
+        # 13536 bytes: twice the 6 fake training images and their header, + 4 KiB.
+        (
+            "huge_mirror",
+            r"the server announces 1000000000000 bytes, more than the 13536 this "
+            "file can need",
+        ),
+        ("endless_mirror", "the server sent more than the 13536 bytes"),
+        ("drip_mirror", r"not downloaded within 0.5 seconds \(\d+ bytes received\)"),
     ],
 )
 def test_failed_download_leaves_no_file(
@@ -536,8 +657,10 @@ def test_failed_download_leaves_no_file(
     use_mirrors(monkeypatch, bad_mirror.url)
     home = tmp_path / "home"
 
+    start = time.perf_counter()
     with pytest.raises(OSError, match=f"{bad_mirror.url}{TRAIN_IMAGES}: {reason}"):
         fetch_mnist(data_home=home, subset="train")
+    assert time.perf_counter() - start < 2.5
 
     assert os.listdir(home / "mnist") == []  # no partial, corrupt or temp file
     assert bad_mirror.requests == [f"/mnist/{TRAIN_IMAGES}"]  # gave up at once

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _crafted_files import png_declaring
 from _digit_images import render_digits
 from numpy.testing import assert_array_equal
 from PIL import Image, ImageOps
@@ -678,6 +679,82 @@ def test_load_digit_images_refuses_a_decompression_bomb(tmp_path, monkeypatch):
         load_digit_images(path)
     assert str(excinfo.value).startswith(f"Cannot read {str(path)!r} as an image: ")
     assert "decompression bomb" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "width, height",
+    [(1, 89_000_000), (89_000_000, 1), (10_000, 10_000), (6_325, 6_325)],
+    ids=["tall-strip", "wide-strip", "pillow-warns", "just-over"],
+)
+def test_load_digit_images_checks_the_declared_size_before_decoding(
+    tmp_path, width, height
+):
+    # A few dozen bytes declaring a huge image: refused from its header, for
+    # any aspect ratio, with no warning from Pillow (10000 x 10000 is over
+    # PIL.Image.MAX_IMAGE_PIXELS).
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_declaring(width, height))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as excinfo:
+            load_digit_images(path)
+    assert str(excinfo.value) == (
+        f"Cannot read {str(path)!r} as an image: it declares {width} x {height} "
+        f"= {width * height} pixels, more than max_pixels=40000000."
+    )
+
+
+def test_load_digit_images_turns_pillows_bomb_error_into_value_error(tmp_path):
+    # 20000 x 20000 is over twice PIL.Image.MAX_IMAGE_PIXELS: Pillow refuses
+    # it as it opens the file, before max_pixels can be checked.
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_declaring(20_000, 20_000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="bomb.png' as an image: .*exceeds limit"):
+            load_digit_images(path, max_pixels=10**9)
+
+
+def test_load_digit_images_checks_the_size_decoded_too(tmp_path, monkeypatch):
+    # A frame that grows the image while it is decoded (as GIF and TIFF
+    # frames may): refused on the decoded size, and Pillow's warning of such
+    # a growth is an error, not a warning for the caller.
+    path = tmp_path / "small.png"
+    Image.new("L", (10, 10)).save(path)
+    monkeypatch.setattr(
+        ImageOps, "exif_transpose", lambda image: Image.new("L", (50, 40))
+    )
+    with pytest.raises(ValueError, match="decodes to 50 x 40 = 2000 pixels, more than"):
+        load_digit_images(path, max_pixels=1000)
+
+    def warn(image):
+        warnings.warn(
+            "Image size exceeds limit", Image.DecompressionBombWarning, stacklevel=2
+        )
+        return image
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", warn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="small.png' as an image: Image size"):
+            load_digit_images(path)
+
+
+def test_load_digit_images_caps_are_parameters(tmp_path):
+    path = tmp_path / "digit.png"
+    Image.new("L", (30, 20), 255).save(path)
+    assert load_digit_images(path, max_pixels=600)[0].shape == (20, 30)
+    with pytest.raises(ValueError, match="30 x 20 = 600 pixels, more than max_pix"):
+        load_digit_images(path, max_pixels=599)
+    size = path.stat().st_size
+    assert len(load_digit_images(path, max_bytes=size)) == 1
+    with pytest.raises(ValueError, match=f"larger than max_bytes={size - 1} bytes"):
+        load_digit_images(path, max_bytes=size - 1)
+    for value in (True, 2.5, "10"):
+        with pytest.raises(TypeError, match="max_pixels must be a positive int"):
+            load_digit_images(path, max_pixels=value)
+    with pytest.raises(ValueError, match="max_bytes must be a positive int"):
+        load_digit_images(path, max_bytes=0)
 
 
 @pytest.mark.parametrize(

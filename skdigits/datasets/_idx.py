@@ -11,9 +11,14 @@ An IDX file is a header followed by the raw array data in C order:
 See http://yann.lecun.com/exdb/mnist/ (section "file formats").
 """
 
+import math
 import struct
 
 import numpy as np
+
+# The most bytes of data an IDX header may announce, checked before anything
+# is read or allocated: 1 GiB, twenty times the largest MNIST file (47 MB).
+MAX_IDX_BYTES = 1 << 30
 
 # IDX type code -> numpy dtype (IDX data is big-endian).
 _IDX_DTYPES = {
@@ -99,7 +104,9 @@ def parse_idx_header(buffer, *, name="IDX data"):
     return _IDX_DTYPES[code], shape, offset
 
 
-def parse_idx(buffer, *, name="IDX data", dtype=None, shape=None):
+def parse_idx(
+    buffer, *, name="IDX data", dtype=None, shape=None, max_bytes=MAX_IDX_BYTES
+):
     """Return the array held in an IDX buffer, after checking its header.
 
     Parameters
@@ -117,6 +124,9 @@ def parse_idx(buffer, *, name="IDX data", dtype=None, shape=None):
     shape : tuple of int, default=None
         The expected dimensions (number of samples first); None accepts any.
 
+    max_bytes : int, default=MAX_IDX_BYTES
+        The most bytes of data the header may announce (1 GiB by default).
+
     Returns
     -------
     array : ndarray
@@ -127,12 +137,14 @@ def parse_idx(buffer, *, name="IDX data", dtype=None, shape=None):
     ------
     ValueError
         If the header is invalid (see :func:`parse_idx_header`), its data type
-        or dimensions are not the expected ones, or the buffer holds fewer or
-        more bytes of data than the header announces.
+        or dimensions are not the expected ones, it announces more than
+        ``max_bytes`` bytes of data, or the buffer holds fewer or more bytes
+        of data than the header announces.
 
     See Also
     --------
     parse_idx_header : Parse only the header.
+    read_idx : Read the array from a stream, no more than it announces.
 
     Examples
     --------
@@ -142,6 +154,77 @@ def parse_idx(buffer, *, name="IDX data", dtype=None, shape=None):
            [100, 101, 102]], dtype=uint8)
     """
     idx_dtype, idx_shape, offset = parse_idx_header(buffer, name=name)
+    n_bytes = _check_announced(idx_dtype, idx_shape, name, dtype, shape, max_bytes)
+    found = len(memoryview(buffer)) - offset
+    if found < n_bytes:
+        raise _truncated(idx_dtype, idx_shape, n_bytes, found, name)
+    if found > n_bytes:
+        raise ValueError(
+            f"{name}: {found - n_bytes} unexpected bytes after the IDX data "
+            f"({idx_shape} {idx_dtype.name} values, {n_bytes} bytes)"
+        )
+    array = np.frombuffer(buffer, dtype=idx_dtype, offset=offset)
+    return array.reshape(idx_shape)
+
+
+def read_idx(file, *, name="IDX data", dtype=None, shape=None, max_bytes=MAX_IDX_BYTES):
+    """Read the array of an IDX stream, reading no more than its header announces.
+
+    The header is read and checked first; then exactly the bytes of data it
+    announces, and one more to tell whether the stream goes on. So a stream
+    that never ends (a decompression bomb) costs no more than its header
+    says, and a header that announces too much is refused before any data
+    is read or memory is allocated.
+
+    Parameters
+    ----------
+    file : file-like
+        A binary stream with a ``read(size)`` method, such as a
+        :class:`gzip.GzipFile`, positioned at the header.
+
+    name, dtype, shape, max_bytes
+        As for :func:`parse_idx`.
+
+    Returns
+    -------
+    array : ndarray
+        The array, with the dtype and shape of the header (read-only).
+
+    Raises
+    ------
+    ValueError
+        As :func:`parse_idx`, for a stream that ends early or goes on after
+        the data. What the stream itself raises (a gzip error) is let through.
+
+    Examples
+    --------
+    >>> import io
+    >>> from skdigits.datasets._idx import read_idx
+    >>> read_idx(io.BytesIO(b"\\x00\\x00\\x08\\x01\\x00\\x00\\x00\\x02ab"))
+    array([97, 98], dtype=uint8)
+    >>> read_idx(io.BytesIO(b"\\x00\\x00\\x08\\x01\\x00\\x00\\x00\\x02abc"))
+    Traceback (most recent call last):
+    ...
+    ValueError: IDX data: unexpected bytes after the IDX data ((2,) uint8 ...
+    """
+    header = file.read(4)
+    if len(header) == 4:
+        header += file.read(4 * header[3])
+    idx_dtype, idx_shape, offset = parse_idx_header(header, name=name)
+    n_bytes = _check_announced(idx_dtype, idx_shape, name, dtype, shape, max_bytes)
+    data = file.read(n_bytes + 1)
+    if len(data) < n_bytes:
+        raise _truncated(idx_dtype, idx_shape, n_bytes, len(data), name)
+    if len(data) > n_bytes:
+        raise ValueError(
+            f"{name}: unexpected bytes after the IDX data ({idx_shape} "
+            f"{idx_dtype.name} values, {n_bytes} bytes)"
+        )
+    return np.frombuffer(data, dtype=idx_dtype).reshape(idx_shape)
+
+
+def _check_announced(idx_dtype, idx_shape, name, dtype, shape, max_bytes):
+    """Check a header's type and dimensions; return its number of data bytes."""
     if dtype is not None and _type_code(dtype) != _type_code(idx_dtype):
         raise ValueError(
             f"{name}: IDX data type is {idx_dtype.name} (code "
@@ -152,17 +235,18 @@ def parse_idx(buffer, *, name="IDX data", dtype=None, shape=None):
         raise ValueError(
             f"{name}: IDX dimensions are {idx_shape}, expected {tuple(shape)}"
         )
-    n_bytes = idx_dtype.itemsize * int(np.prod(idx_shape, dtype=np.int64))
-    found = len(memoryview(buffer)) - offset
-    if found < n_bytes:
+    # Python ints: 255 dimensions of up to 2**32 - 1 overflow int64.
+    n_bytes = idx_dtype.itemsize * math.prod(idx_shape)
+    if n_bytes > max_bytes:
         raise ValueError(
-            f"{name}: truncated IDX data: the header announces {idx_shape} "
-            f"{idx_dtype.name} values ({n_bytes} bytes), found {found} bytes"
+            f"{name}: the IDX header announces {idx_shape} {idx_dtype.name} "
+            f"values, {n_bytes} bytes, more than the {max_bytes} allowed"
         )
-    if found > n_bytes:
-        raise ValueError(
-            f"{name}: {found - n_bytes} unexpected bytes after the IDX data "
-            f"({idx_shape} {idx_dtype.name} values, {n_bytes} bytes)"
-        )
-    array = np.frombuffer(buffer, dtype=idx_dtype, offset=offset)
-    return array.reshape(idx_shape)
+    return n_bytes
+
+
+def _truncated(idx_dtype, idx_shape, n_bytes, found, name):
+    return ValueError(
+        f"{name}: truncated IDX data: the header announces {idx_shape} "
+        f"{idx_dtype.name} values ({n_bytes} bytes), found {found} bytes"
+    )

@@ -11,8 +11,10 @@ import contextlib
 import gzip
 import hashlib
 import logging
+import math
 import os
 import tempfile
+import time
 import zlib
 from collections import namedtuple
 from http.client import HTTPException
@@ -24,7 +26,7 @@ from sklearn.datasets import get_data_home
 from sklearn.utils import Bunch
 
 from .. import __version__
-from ._idx import parse_idx
+from ._idx import read_idx
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ _MIRRORS = (
 )
 # Seconds to wait for a mirror to accept the connection or to send more data.
 _TIMEOUT = 30.0
+# Seconds a mirror gets to send a whole file, from the request on: a mirror
+# that sends a byte now and then never times out. The largest file (9.9 MB)
+# needs 10 minutes only below 17 kB/s.
+_DEADLINE = 600.0
 _CHUNK_SIZE = 1 << 20
 
 DESCR = """\
@@ -174,14 +180,15 @@ def fetch_mnist(
 
     OSError
         If a file is corrupt, truncated or not the expected MNIST file (not
-        gzip, wrong IDX header, wrong checksum, a directory in its place);
-        the message names the file and the problem, and the file is not used
-        (it is not deleted either). Also if a missing file cannot be
-        downloaded: from any mirror (the message lists the URLs tried with
-        their errors), or into the data home (read-only; the message names
-        it); the message says where to put the files by hand. A
-        NotADirectoryError if the data home, or its ``mnist`` folder, is a
-        file.
+        gzip, wrong IDX header, more data than the header announces, wrong
+        checksum, a directory in its place); the message names the file and
+        the problem, and the file is not used (it is not deleted either).
+        Also if a missing file cannot be downloaded: from any mirror (the
+        message lists the URLs tried with their errors, a mirror over the
+        size cap or the 10-minute deadline included), or into the data home
+        (read-only; the message names it); the message says where to put
+        the files by hand. A NotADirectoryError if the data home, or its
+        ``mnist`` folder, is a file.
 
     See Also
     --------
@@ -196,7 +203,12 @@ def fetch_mnist(
     replaces (:func:`os.replace`) only once the file is verified, so an
     interrupted or failed download, or concurrent downloads into the same data
     home, never leave a partial or corrupt file there. Each mirror gets up to
-    30 seconds to accept the connection and to send more data.
+    30 seconds to accept the connection and to send more data, and 10 minutes
+    in all for each file; it may send at most twice the decompressed size of
+    the file (plus 4 KiB), more than any gzip copy of it needs. A mirror past
+    either limit is left for the next. A file is read no further than its
+    IDX header announces: data beyond it, as in a decompression bomb, is
+    refused after a single byte more.
 
     Examples
     --------
@@ -274,14 +286,15 @@ def _decode(path, name, source):
     expected one.
     """
     spec = _MNIST_FILES[name]
-    with open(path, "rb") as file:
-        compressed = file.read()
-    try:
-        payload = gzip.decompress(compressed)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{source}: not a valid gzip file: {exc}") from exc
-    array = parse_idx(payload, name=source, dtype=np.uint8, shape=spec.shape)
-    digest = hashlib.sha256(payload).hexdigest()
+    # Read as a stream, no more than the header announces: a small file that
+    # decompresses without end is refused at the first byte too many.
+    with open(path, "rb") as file, gzip.GzipFile(fileobj=file) as stream:
+        payload = _HashingReader(stream)
+        try:
+            array = read_idx(payload, name=source, dtype=np.uint8, shape=spec.shape)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{source}: not a valid gzip file: {exc}") from exc
+    digest = payload.sha256.hexdigest()
     if digest != spec.sha256:
         raise ValueError(
             f"{source}: the SHA-256 checksum of the decompressed contents is "
@@ -289,6 +302,29 @@ def _decode(path, name, source):
             f"the original MNIST {name}"
         )
     return array
+
+
+class _HashingReader:
+    """A stream that hashes (SHA-256) what is read from it."""
+
+    def __init__(self, stream):
+        self.stream, self.sha256 = stream, hashlib.sha256()
+
+    def read(self, size):
+        data = self.stream.read(size)
+        self.sha256.update(data)
+        return data
+
+
+def _max_download_bytes(name):
+    """The most bytes a mirror may send for ``name``.
+
+    Twice the size of the decompressed file, and 4 KiB for the gzip header
+    and the smallest files: deflate never grows data by more than a few bytes
+    in 64 KiB, so no gzip copy of the file comes near it.
+    """
+    shape = _MNIST_FILES[name].shape
+    return 2 * (4 + 4 * len(shape) + math.prod(shape)) + 4096
 
 
 def _read_local(name, directory):
@@ -335,7 +371,7 @@ def _download(name, directory):
             url = mirror.rstrip("/") + "/" + name
             logger.info("Downloading %s", url)
             try:
-                _download_to(url, temp_path)
+                _download_to(url, temp_path, max_bytes=_max_download_bytes(name))
                 array = _decode(temp_path, name, source=url)
                 break
             except (OSError, ValueError, HTTPException) as exc:
@@ -365,15 +401,37 @@ def _download(name, directory):
             os.unlink(temp_path)
 
 
-def _download_to(url, path):
-    """Write what ``url`` serves into ``path``, or raise if it is cut short."""
+def _download_to(url, path, *, max_bytes):
+    """Write what ``url`` serves into ``path``, or raise if it is cut short.
+
+    Raises OSError, before writing more, once the server has sent more than
+    ``max_bytes`` bytes (or announces more) or ``_DEADLINE`` seconds have
+    passed since the request.
+    """
+    deadline = time.monotonic() + _DEADLINE
     request = Request(url, headers={"User-Agent": f"skdigits/{__version__}"})
     with open(path, "wb") as file, urlopen(request, timeout=_TIMEOUT) as response:
         announced = response.headers.get("Content-Length")
+        if announced is not None and int(announced) > max_bytes:
+            raise OSError(
+                f"the server announces {announced} bytes, more than the "
+                f"{max_bytes} this file can need"
+            )
         received = 0
-        while chunk := response.read(_CHUNK_SIZE):
-            file.write(chunk)
+        # read1: whatever has arrived, so that a slow server is timed too.
+        while chunk := response.read1(_CHUNK_SIZE):
             received += len(chunk)
+            if received > max_bytes:
+                raise OSError(
+                    f"the server sent more than the {max_bytes} bytes this "
+                    "file can need"
+                )
+            if time.monotonic() > deadline:
+                raise OSError(
+                    f"not downloaded within {_DEADLINE:g} seconds "
+                    f"({received} bytes received)"
+                )
+            file.write(chunk)
     if announced is not None and received != int(announced):
         raise OSError(f"connection closed after {received} of {announced} bytes")
 
