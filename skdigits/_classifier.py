@@ -7,14 +7,13 @@ import math
 
 import keras
 import numpy as np
-import scipy.sparse as sp
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from . import _callbacks, _precision, _runtime, _tta
+from . import _callbacks, _input, _precision, _runtime, _tta
 from ._network import build_cnn, inference_function
 
 # Images per forward pass in predict_proba: large enough to amortise the
@@ -446,36 +445,18 @@ class CNNDigitClassifier(KerasClassifier):
         Replaces scikeras' own check, which accepts sparse input and knows
         nothing of images.
         """
-        image_shape = None
-        if X is not None and not (sp.issparse(X) or hasattr(X, "iloc")):
-            X = np.asarray(X)
-        if X is not None and np.ndim(X) > 2:
-            image_shape = X.shape[1:] if X.ndim == 4 else (*X.shape[1:], 1)
-            if X.ndim > 4:
-                raise ValueError(
-                    f"X must have 2 to 4 dimensions (flat rows, images, or "
-                    f"images with channels), got shape {X.shape}"
-                )
-            X = X.reshape(len(X), -1)
-        check = {"dtype": "numeric", "ensure_all_finite": True, "accept_sparse": False}
-        if y is None:
-            X = validate_data(self, X, reset=reset, **check)
-        else:
-            X, y = validate_data(self, X, y, reset=reset, **check)
-            if reset:
-                self._check_targets(y)
+        X, y, image_shape = _input.check_images(self, X, y, reset=reset)
+        if reset and y is not None:
+            self._check_targets(y)
         if reset:
             if image_shape is None:
-                side = math.isqrt(X.shape[1])
-                image_shape = (
-                    (side, side, 1) if side * side == X.shape[1] else (1, X.shape[1], 1)
-                )
+                image_shape = _input.image_shape_of(X.shape[1])
             self.image_shape_ = tuple(int(d) for d in image_shape)
             largest = float(np.max(np.abs(X))) if X.size else 0.0
             self.input_scale_ = largest if largest > 0 else 1.0
             self.X_dtype_ = X.dtype
             self.X_shape_ = (X.shape[0], *self.image_shape_)
-        X = X.reshape(len(X), *self.image_shape_).astype(np.float32, copy=False)
+        X = _input.as_image_batch(X, self.image_shape_)
         return X, y
 
     @staticmethod
