@@ -139,7 +139,7 @@ class OnnxDigitClassifier(ClassifierMixin, BaseEstimator):
     onnxruntime, without TensorFlow. It predicts as the exported estimator
     does: the same input layouts and checks, the same classes in their
     dtype, the same probabilities up to float32 rounding (identical
-    predictions on MNIST's 10,000 test images, probabilities within 1e-6
+    predictions on MNIST's 10,000 test images, probabilities within 1.1e-6
     for a float32 network; see :ref:`onnx` for one trained in bfloat16).
 
     It is a fitted scikit-learn classifier for inference: use it in
