@@ -11,8 +11,11 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CNNDigitClassifier",
+    "OnnxDigitClassifier",
     "__version__",
+    "export_onnx",
     "load_model",
+    "load_onnx",
     "load_pretrained",
     "save_model",
     "set_num_threads",
@@ -28,6 +31,15 @@ def __getattr__(name):
         from . import _serialization
 
         return getattr(_serialization, name)
+    if name in ("load_onnx", "OnnxDigitClassifier"):
+        # onnxruntime and numpy, never TensorFlow: for inference-only installs.
+        from . import _onnx_predictor
+
+        return getattr(_onnx_predictor, name)
+    if name == "export_onnx":
+        from ._onnx import export_onnx
+
+        return export_onnx
     if name == "load_pretrained":
         from ._pretrained import load_pretrained
 

@@ -7,14 +7,13 @@ import math
 
 import keras
 import numpy as np
-import scipy.sparse as sp
 from scikeras.wrappers import KerasClassifier
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from . import _callbacks, _precision, _runtime, _tta
+from . import _callbacks, _input, _precision, _runtime, _tta
 from ._network import build_cnn, inference_function
 from ._validation import check_int, check_real, is_int
 
@@ -438,45 +437,18 @@ class CNNDigitClassifier(KerasClassifier):
         Replaces scikeras' own check, which accepts sparse input and knows
         nothing of images.
         """
-        image_shape = None
-        if X is not None and not (sp.issparse(X) or hasattr(X, "iloc")):
-            X = np.asarray(X)
-        if X is not None and np.ndim(X) > 2:
-            image_shape = X.shape[1:] if X.ndim == 4 else (*X.shape[1:], 1)
-            if X.ndim > 4:
-                raise ValueError(
-                    f"X must have 2 to 4 dimensions (flat rows, images, or "
-                    f"images with channels), got shape {X.shape}"
-                )
-            if not reset and tuple(image_shape) != self.image_shape_:
-                # As many values, other images: (16, 4) is not (8, 8) reshaped.
-                raise ValueError(
-                    f"X holds images of shape {tuple(image_shape)}, but this "
-                    f"{type(self).__name__} was fitted on images of shape "
-                    f"{self.image_shape_}: give images of that shape, or flat "
-                    f"rows of {math.prod(self.image_shape_)} values"
-                )
-            X = X.reshape(len(X), -1)
-        check = {"dtype": "numeric", "ensure_all_finite": True, "accept_sparse": False}
-        if y is None:
-            X = validate_data(self, X, reset=reset, **check)
-        else:
-            X, y = validate_data(self, X, y, reset=reset, **check)
-            if reset:
-                self._check_targets(y)
-        _check_float32_range(X)
+        X, y, image_shape = _input.check_images(self, X, y, reset=reset)
+        if reset and y is not None:
+            self._check_targets(y)
         if reset:
             if image_shape is None:
-                side = math.isqrt(X.shape[1])
-                image_shape = (
-                    (side, side, 1) if side * side == X.shape[1] else (1, X.shape[1], 1)
-                )
+                image_shape = _input.image_shape_of(X.shape[1])
             self.image_shape_ = tuple(int(d) for d in image_shape)
             largest = float(np.max(np.abs(X))) if X.size else 0.0
             self.input_scale_ = largest if largest > 0 else 1.0
             self.X_dtype_ = X.dtype
             self.X_shape_ = (X.shape[0], *self.image_shape_)
-        X = X.reshape(len(X), *self.image_shape_).astype(np.float32, copy=False)
+        X = _input.as_image_batch(X, self.image_shape_)
         return X, y
 
     @staticmethod
@@ -747,20 +719,6 @@ class CNNDigitClassifier(KerasClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-
-def _check_float32_range(X):
-    """Refuse values that float32, which the network computes in, overflows."""
-    if X.dtype.kind != "f" or X.dtype.itemsize <= 4 or not X.size:
-        return
-    largest = max(float(X.max()), -float(X.min()))
-    limit = float(np.finfo(np.float32).max)
-    if largest > limit:
-        raise ValueError(
-            f"X has values of magnitude up to {largest:.3g}, beyond float32's "
-            f"largest, {limit:.3g}, in which the network computes: they would "
-            "become infinite. Scale X down first (to [0, 1], or 0-255)."
-        )
 
 
 def _model_variables(model):

@@ -5,6 +5,8 @@
     skdigits train --dataset digits -o model.zip --plot-history history.png
     skdigits evaluate model.zip --confusion-matrix cm.png --samples samples.png
     skdigits predict model.zip photo-of-a-7.png scan-of-a-3.jpg [--json]
+    skdigits export model.zip -o model.onnx
+    skdigits predict model.onnx photo-of-a-7.png    # onnxruntime, no TensorFlow
 
 TensorFlow, scikit-learn and matplotlib are imported by the commands that
 need them, so ``--help`` and ``--version`` answer at once, and TensorFlow
@@ -231,7 +233,14 @@ def _build_parser():
             "classified."
         ),
     )
-    predict.add_argument("model", metavar="MODEL", help="a model file")
+    predict.add_argument(
+        "model",
+        metavar="MODEL",
+        help=(
+            "a model file, or an ONNX file of 'skdigits export' (.onnx), which "
+            "predicts with onnxruntime, without TensorFlow"
+        ),
+    )
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
     predict.add_argument(
         "--json",
@@ -243,6 +252,35 @@ def _build_parser():
     )
     _add_verbose(predict)
     predict.set_defaults(run=_predict)
+
+    export = commands.add_parser(
+        "export",
+        help="write a model's network to an ONNX file",
+        description=(
+            "Write the network of a model file to an ONNX file "
+            "(skdigits.export_onnx), with the classes and input layout in its "
+            "metadata, for prediction with onnxruntime, without TensorFlow: "
+            "'skdigits predict MODEL.onnx ...', skdigits.load_onnx, or any ONNX "
+            "runtime. The model file's metadata (its dataset) is kept. Needs "
+            "tf2onnx and onnx (pip install 'skdigits[onnx]')."
+        ),
+    )
+    export.add_argument("model", metavar="MODEL", help="a model file")
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="the ONNX file to write, ending in .onnx (default: MODEL with .onnx)",
+    )
+    export.add_argument(
+        "--opset",
+        type=int,
+        default=None,
+        metavar="INT",
+        help="the ONNX opset of the graph (default: tf2onnx's, 15)",
+    )
+    _add_verbose(export)
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -328,8 +366,7 @@ def _evaluate(args):
     if args.samples:
         _plotting()
     _check_model_file(args.model)
-    _start_tensorflow(args.verbose)
-    estimator, metadata = _load_model(args.model)
+    estimator, metadata = _load_model(args.model, verbose=args.verbose)
     dataset = args.dataset or metadata.get("dataset") or _guess_dataset(estimator)
     if dataset not in DATASETS:
         raise CommandError(
@@ -377,8 +414,7 @@ def _predict(args):
         images = load_digit_images(args.images)
     for warning in caught:  # e.g. an animated GIF's: one line each
         print(f"skdigits: warning: {warning.message}", file=sys.stderr)
-    _start_tensorflow(args.verbose)
-    estimator, _ = _load_model(args.model)
+    estimator, _ = _load_model(args.model, verbose=args.verbose)
     X = _to_model_input(images, estimator)
     # The normaliser gives an image without ink (blank paper, or nothing
     # left after its background cleaning) as all zeros: no digit to classify.
@@ -420,6 +456,43 @@ def _predict(args):
             else:
                 p = r["probability"]
                 print(f"{r['path']:<{width}}  {r['label']}  (p={p:.3f})")
+    return 0
+
+
+def _export(args):
+    output = args.output or os.path.splitext(args.model)[0] + ".onnx"
+    if not _is_onnx(output):
+        raise CommandError(
+            f"cannot write {output!r}: an ONNX file's name ends in .onnx, which "
+            "'skdigits predict' recognises"
+        )
+    if os.path.exists(args.model) and os.path.exists(output):
+        if os.path.samefile(args.model, output):
+            raise CommandError(f"cannot write {output!r}: it is the model file")
+    if args.opset is not None and args.opset < 1:
+        raise CommandError(f"--opset must be a positive int, got {args.opset}")
+    _check_model_file(args.model)
+    _check_output(output)
+    estimator, metadata = _load_model(args.model, verbose=args.verbose)
+
+    from ._onnx import export_onnx
+
+    start = time.perf_counter()
+    try:
+        export_onnx(estimator, output, target_opset=args.opset, metadata=metadata)
+    except ImportError as exc:
+        raise CommandError(str(exc)) from None
+    seconds = time.perf_counter() - start
+    height, width, channels = estimator.image_shape_
+    _print_table(
+        [
+            ("model", args.model),
+            ("input", f"images of {height}x{width}x{channels}, float32"),
+            ("classes", " ".join(str(_json_label(c)) for c in estimator.classes_)),
+            ("export time", f"{seconds:.1f} s"),
+            ("ONNX file written", f"{output} ({os.path.getsize(output):,} bytes)"),
+        ]
+    )
     return 0
 
 
@@ -574,15 +647,59 @@ def _check_figure_path(path):
         )
 
 
+def _is_onnx(path):
+    """Whether the command line reads ``path`` as an ONNX file: by its name."""
+    return os.fspath(path).lower().endswith(".onnx")
+
+
 def _check_model_file(path):
-    """Fail early, before TensorFlow starts, if ``path`` is not a model file."""
+    """Fail early, before TensorFlow starts, if ``path`` is not a model file.
+
+    An ONNX file is checked when :func:`_load_model` loads it, which needs no
+    TensorFlow; here, only that it exists.
+    """
+    if _is_onnx(path):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such ONNX file: {path!r}")
+        return
     from ._serialization import open_model_file
 
     archive, _, _ = open_model_file(path)
     archive.close()
 
 
-def _load_model(path):
+def _load_model(path, *, verbose=False):
+    """The estimator and metadata of the model a command is given.
+
+    The one loader of the commands that take a model: a model file
+    (:func:`~skdigits.load_model`, after TensorFlow starts quietly) or an
+    ONNX file, named ``*.onnx`` (:func:`~skdigits.load_onnx`: an
+    :class:`~skdigits.OnnxDigitClassifier`, and TensorFlow is not imported).
+    Both have ``classes_``, ``image_shape_``, ``input_scale_``,
+    ``predict`` and ``predict_proba``.
+
+    Parameters
+    ----------
+    path : str
+        The file given on the command line.
+    verbose : bool, default=False
+        Show TensorFlow's log lines as it starts (``--verbose``).
+
+    Returns
+    -------
+    estimator : CNNDigitClassifier or OnnxDigitClassifier
+    metadata : dict
+        The metadata saved with the model (e.g. its ``dataset``).
+    """
+    if _is_onnx(path):
+        from ._onnx_predictor import load_onnx
+
+        try:
+            return load_onnx(path, return_metadata=True)
+        except ImportError as exc:
+            raise CommandError(str(exc)) from None
+    _check_model_file(path)
+    _start_tensorflow(verbose)
     from ._serialization import load_model
 
     return load_model(path, return_metadata=True)

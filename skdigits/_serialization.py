@@ -134,7 +134,7 @@ def save_model(estimator, path, *, metadata=None):
     with atomic_path(path) as temporary:
         # Beside the target, not in the system's temporary folder, so that an
         # interrupted save leaves nothing the next one does not remove.
-        (model_path,) = _scratch_names(temporary)
+        model_path, _ = _scratch_names(temporary)
         try:
             estimator.model_.save(model_path)
             with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -339,8 +339,12 @@ def _remove_stale_temporaries(directory, base):
 
 
 def _scratch_names(temporary):
-    """Other files a write through ``temporary`` may make beside it."""
-    return (temporary + ".keras",)
+    """Other files a write through ``temporary`` may make beside it.
+
+    The network of :func:`save_model`, and the graph of
+    :func:`skdigits.export_onnx` before its metadata is added.
+    """
+    return (temporary + ".keras", temporary + ".onnx")
 
 
 @contextlib.contextmanager

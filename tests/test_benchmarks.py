@@ -366,3 +366,31 @@ def test_bench_dask_smoke(mnist_data_home, tmp_path):
     assert comparison["scores_equal"] is True
     assert [t["target"] for t in results["targets"]] == ["dask_2x1 / dask_1x1 (time)"]
     assert "scores equal in the 1-thread Dask rows: yes" in stdout
+
+
+def test_bench_onnx_smoke(mnist_data_home, tmp_path):
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    results, stdout = _smoke("bench_onnx.py", tmp_path / "onnx.json", mnist_data_home)
+
+    header = results["header"]
+    assert header["config"]["smoke"] is True
+    assert {"onnx", "onnxruntime", "tf2onnx"} <= set(header["versions"])
+    parity = results["parity"]
+    assert parity["n_images"] == 200
+    # The graph is the float32 network: what it computes, to float32 rounding.
+    assert parity["differing_predictions_vs_float32_keras"] == 0
+    assert parity["max_abs_proba_diff_vs_float32_keras"] < 1e-5
+    for runtime in ("keras", "onnx"):
+        assert set(results["predict"][runtime]) == {
+            "predict_1_ms",
+            "predict_proba_1_ms",
+            "predict_200_s",
+        }
+        assert all(value > 0 for value in results["predict"][runtime].values())
+    assert results["start_up"]["keras"]["tensorflow_imported"] is True
+    assert results["start_up"]["onnx"]["tensorflow_imported"] is False
+    environments = results["environments"]
+    assert environments["full"]["size_mb"] > 0
+    assert "tensorflow" in environments["skdigits_with_dependencies"]["distributions"]
+    assert "parity on 200 MNIST test images" in stdout

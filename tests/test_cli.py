@@ -81,13 +81,15 @@ def _is_png(path):
 # --- help and version ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"]])
+@pytest.mark.parametrize(
+    "command", [[], ["train"], ["evaluate"], ["predict"], ["export"]]
+)
 def test_help(command, capsys):
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: skdigits")
     if not command:
-        assert all(name in out for name in ("train", "evaluate", "predict"))
+        assert all(name in out for name in ("train", "evaluate", "predict", "export"))
 
 
 def test_version(capsys):
@@ -294,6 +296,13 @@ def _error_cases():
         (["predict", model, "/dev/null"], "is a character device"),
         (["predict", model, "{huge}"], "1 x 89000000 = 89000000 pixels, more than"),
         (["predict", "{text}", "{text}"], "not a skdigits model file"),
+        (["predict", "{tmp}/none.onnx", "{text}"], "No such ONNX file"),
+        (["export", "{tmp}/none.zip"], "No such model file"),
+        (["export", "{text}"], "not a skdigits model file"),
+        (["export", model, "-o", "{tmp}/model.zip"], "ends in .onnx"),
+        (["export", model, "-o", "{tmp}/no/model.onnx"], "no such directory"),
+        (["export", model, "-o", "{tmp}/m.onnx", "--opset", "0"], "--opset must"),
+        (["export", model, "-o", "{tmp}/m.onnx", "--opset", "99"], "target_opset"),
     ]
 
 
@@ -512,3 +521,88 @@ def test_tensorflow_log_lines_below_the_level_are_dropped():
     assert _drop_log_lines(text, 2).splitlines() == [text.splitlines()[-1]]
     assert len(_drop_log_lines(text, 1).splitlines()) == 2  # W and E
     assert _drop_log_lines(text, 0) == text
+
+
+# --- ONNX: export, and predict or evaluate without TensorFlow -----------------------
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    """The trained model, exported to ONNX by the command line."""
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    status, out, err = _run(["export", trained.model, "-o", path])
+    assert status == 0, err
+    return types.SimpleNamespace(path=path, out=out)
+
+
+def test_export_writes_an_onnx_file_and_a_summary(exported):
+    assert "classes:           0 1 2 3 4 5 6 7 8 9" in exported.out
+    assert "images of 8x8x1, float32" in exported.out
+    assert f"ONNX file written: {exported.path} (" in exported.out
+    with open(exported.path, "rb") as file:
+        assert file.read(2) == b"\x08\x08"  # protobuf: ir_version 8
+
+
+def test_export_names_the_onnx_file_after_the_model(trained, exported, tmp_path):
+    model = tmp_path / "digits.zip"
+    model.write_bytes(trained.model.read_bytes())
+    status, _, err = _run(["export", model, "--opset", "13"])
+    assert status == 0, err
+    assert sorted(os.listdir(tmp_path)) == ["digits.onnx", "digits.zip"]
+
+
+def test_predict_and_evaluate_read_onnx_files_alike(trained, exported, images):
+    # A bfloat16 network (precision="auto" on a CPU with bfloat16) is exported
+    # in float32: its probabilities then differ by bfloat16's rounding.
+    float32 = load_model(trained.model).precision_ == "float32"
+    tolerance = 1e-5 if float32 else 2e-2
+    outputs = []
+    for model in (trained.model, exported.path):
+        status, out, err = _run(["predict", model, *images, "--json"])
+        assert status == 0, err
+        outputs.append(json.loads(out))
+    for keras_result, onnx_result in zip(*outputs, strict=True):
+        assert onnx_result["label"] == keras_result["label"]
+        for digit, p in keras_result["probabilities"].items():
+            assert onnx_result["probabilities"][digit] == pytest.approx(
+                p, abs=tolerance
+            )
+    # export keeps the model file's metadata: evaluate knows the dataset.
+    reports = [_run(["evaluate", m])[1] for m in (trained.model, exported.path)]
+    assert "8x8 digits (held out)" in reports[1]
+    accuracies = [float(r.split("accuracy:")[1].split()[0]) for r in reports]
+    assert accuracies[1] == pytest.approx(accuracies[0], abs=tolerance)
+
+
+def test_predict_an_onnx_file_without_tensorflow(exported, images, tmp_path):
+    done = _python_m_skdigits(
+        "predict",
+        exported.path,
+        *images,
+        cwd=tmp_path,
+        keep_threads=True,
+        code=_MAIN_THEN_MODULES,
+    )
+    assert done.stdout.splitlines()[-1] == "0 False False", done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert done.stderr == ""
+
+
+def test_an_onnx_file_of_another_kind_is_one_line(exported, images, tmp_path):
+    import onnx
+
+    model = onnx.load(exported.path)
+    del model.metadata_props[:]
+    onnx.save(model, tmp_path / "other.onnx")
+    (tmp_path / "text.onnx").write_text("not a model")
+    for name, message in [
+        ("other.onnx", "ONNX model without skdigits metadata"),
+        ("text.onnx", "is not an ONNX model onnxruntime can run"),
+    ]:
+        status, out, err = _run(["predict", tmp_path / name, *images])
+        assert status == 2
+        assert err.startswith(f"skdigits: error: {str(tmp_path / name)!r} ")
+        assert message in err
+        assert len(err.splitlines()) == 1

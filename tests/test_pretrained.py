@@ -39,7 +39,9 @@ def test_each_call_returns_a_new_estimator(pretrained):
     other = skdigits.load_pretrained()
     assert other is not pretrained and other.model_ is not pretrained.model_
     other.set_params(tta_shift=1)
-    other.model_.layers[-1].kernel.assign(np.zeros(other.model_.layers[-1].kernel.shape))
+    other.model_.layers[-1].kernel.assign(
+        np.zeros(other.model_.layers[-1].kernel.shape)
+    )
     assert pretrained.tta_shift == 0
     assert np.abs(pretrained.model_.layers[-1].kernel.numpy()).sum() > 0
 
@@ -48,7 +50,8 @@ def test_the_recipe_is_the_training_scripts(pretrained):
     """The shipped network is what benchmarks/train_pretrained.py trains."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "train_pretrained.py")
+    here = os.path.dirname(__file__)
+    path = os.path.join(here, "..", "benchmarks", "train_pretrained.py")
     spec = importlib.util.spec_from_file_location("train_pretrained", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
@@ -66,10 +69,13 @@ def test_documented_accuracy_is_measured_on_mnist_test(pretrained, mnist_data_ho
 
     X, y = fetch_mnist(subset="test", return_X_y=True, data_home=mnist_data_home)
     accuracy = pretrained.score(X, y)
-    _, metadata = skdigits.load_model(_pretrained.pretrained_path(), return_metadata=True)
+    path = _pretrained.pretrained_path()
+    _, metadata = skdigits.load_model(path, return_metadata=True)
     assert accuracy == pytest.approx(metadata["mnist_test_accuracy"], abs=1e-12)
     assert accuracy >= 0.996
-    documented = re.search(r"([\d.]+) % on the 10,000 MNIST test", _pretrained.load_pretrained.__doc__)
+    documented = re.search(
+        r"([\d.]+) % on the 10,000 MNIST test", _pretrained.load_pretrained.__doc__
+    )
     assert documented, "load_pretrained's docstring states its test accuracy"
     assert float(documented.group(1)) == pytest.approx(100 * accuracy, abs=0.005)
 
@@ -90,7 +96,8 @@ def test_missing_file_is_a_clear_error(monkeypatch, tmp_path):
 
 
 def test_metadata_says_how_it_was_made():
-    _, metadata = skdigits.load_model(_pretrained.pretrained_path(), return_metadata=True)
+    path = _pretrained.pretrained_path()
+    _, metadata = skdigits.load_model(path, return_metadata=True)
     assert "train_pretrained.py" in metadata["description"]
     assert metadata["cpu"] and metadata["versions"]["tensorflow"]
     json.dumps(metadata)  # plain JSON values
