@@ -4,9 +4,9 @@
 
     skdigits train --dataset digits -o model.zip --plot-history history.png
     skdigits evaluate model.zip --confusion-matrix cm.png --samples samples.png
-    skdigits predict model.zip photo-of-a-7.png scan-of-a-3.jpg [--json]
+    skdigits predict photo-of-a-7.png scan-of-a-3.jpg [--json] [--model model.zip]
     skdigits export model.zip -o model.onnx
-    skdigits predict model.onnx photo-of-a-7.png    # onnxruntime, no TensorFlow
+    skdigits predict --model model.onnx photo-of-a-7.png  # onnxruntime, no TensorFlow
 
 TensorFlow, scikit-learn and matplotlib are imported by the commands that
 need them, so ``--help`` and ``--version`` answer at once, and TensorFlow
@@ -233,15 +233,8 @@ def _build_parser():
             "classified."
         ),
     )
-    predict.add_argument(
-        "model",
-        metavar="MODEL",
-        help=(
-            "a model file, or an ONNX file of 'skdigits export' (.onnx), which "
-            "predicts with onnxruntime, without TensorFlow"
-        ),
-    )
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    _add_model_option(predict)
     predict.add_argument(
         "--json",
         action="store_true",
@@ -260,7 +253,7 @@ def _build_parser():
             "Write the network of a model file to an ONNX file "
             "(skdigits.export_onnx), with the classes and input layout in its "
             "metadata, for prediction with onnxruntime, without TensorFlow: "
-            "'skdigits predict MODEL.onnx ...', skdigits.load_onnx, or any ONNX "
+            "'skdigits predict --model MODEL.onnx ...', skdigits.load_onnx, or any ONNX "
             "runtime. The model file's metadata (its dataset) is kept. Needs "
             "tf2onnx and onnx (pip install 'skdigits[onnx]')."
         ),
@@ -282,6 +275,19 @@ def _build_parser():
     _add_verbose(export)
     export.set_defaults(run=_export)
     return parser
+
+
+def _add_model_option(parser):
+    parser.add_argument(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help=(
+            "a model file, or an ONNX file of 'skdigits export' (.onnx), which "
+            "predicts with onnxruntime, without TensorFlow (default: the model "
+            "that ships with skdigits, fitted on MNIST: skdigits.load_pretrained)"
+        ),
+    )
 
 
 def _add_verbose(parser):
@@ -407,6 +413,7 @@ def _evaluate(args):
 
 
 def _predict(args):
+    args.model = _model_path(args.model)
     _check_model_file(args.model)
     from .preprocessing import load_digit_images
 
@@ -650,6 +657,21 @@ def _check_figure_path(path):
 def _is_onnx(path):
     """Whether the command line reads ``path`` as an ONNX file: by its name."""
     return os.fspath(path).lower().endswith(".onnx")
+
+
+def _model_path(path):
+    """The model file a command uses: ``--model``, or the shipped model."""
+    if path is not None:
+        return path
+    from ._pretrained import pretrained_path
+
+    path = pretrained_path()
+    if not os.path.isfile(path):
+        raise CommandError(
+            f"skdigits' pretrained model {path} is missing from this "
+            "installation: reinstall skdigits, or give a model with --model"
+        )
+    return path
 
 
 def _check_model_file(path):

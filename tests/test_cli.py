@@ -16,6 +16,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 import skdigits
+import skdigits._pretrained
 import skdigits.datasets
 from skdigits import CNNDigitClassifier, load_model, save_model
 from skdigits._callbacks import DEFAULT_CALLBACKS
@@ -157,7 +158,7 @@ def test_evaluate_mistakes_only(trained, tmp_path):
 
 
 def test_predict_prints_a_digit_per_image(trained, images):
-    status, out, err = _run(["predict", trained.model, *images])
+    status, out, err = _run(["predict", "--model", trained.model, *images])
     assert status == 0, err
     lines = out.splitlines()
     assert len(lines) == 2
@@ -166,8 +167,36 @@ def test_predict_prints_a_digit_per_image(trained, images):
         assert "(p=" in line
 
 
+def test_predict_without_a_model_uses_the_shipped_one(tmp_path):
+    """A newcomer's first command works before any training."""
+    from _digit_images import render_digits
+
+    digit_images, labels = render_digits(1, random_state=0)
+    paths = []
+    for image, label in zip(digit_images, labels, strict=True):
+        paths.append(str(tmp_path / f"printed_{label}.png"))
+        Image.fromarray(image).save(paths[-1])
+    status, out, err = _run(["predict", *paths, "--json"])
+    assert status == 0, err
+    read = [r["label"] for r in json.loads(out)]
+    assert np.mean(np.asarray(read) == np.asarray(labels)) >= 0.8
+
+
+def test_predict_without_a_model_when_the_shipped_one_is_missing(
+    monkeypatch, images, tmp_path
+):
+    missing = tmp_path / "mnist_cnn.zip"
+    monkeypatch.setattr(
+        skdigits._pretrained, "pretrained_path", lambda: os.fspath(missing)
+    )
+    status, out, err = _run(["predict", *images])
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert str(missing) in err and "--model" in err
+
+
 def test_predict_json(trained, images):
-    status, out, err = _run(["predict", trained.model, *images, "--json"])
+    status, out, err = _run(["predict", "--model", trained.model, *images, "--json"])
     assert status == 0, err
     results = json.loads(out)
     assert [r["path"] for r in results] == images
@@ -185,14 +214,14 @@ def test_predict_says_blank_for_an_image_without_ink(trained, images, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("L", (64, 64), 255).save(blank)
     paths = [images[0], str(blank), images[1]]
-    status, out, err = _run(["predict", trained.model, *paths])
+    status, out, err = _run(["predict", "--model", trained.model, *paths])
     assert status == 0, err
     lines = out.splitlines()
     assert lines[1].startswith(str(blank))
     assert lines[1].endswith("  blank  (no ink found)")
     assert "(p=" in lines[0] and "(p=" in lines[2]
 
-    status, out, err = _run(["predict", trained.model, *paths, "--json"])
+    status, out, err = _run(["predict", "--model", trained.model, *paths, "--json"])
     assert status == 0, err
     results = json.loads(out)
     assert results[1] == {
@@ -202,7 +231,9 @@ def test_predict_says_blank_for_an_image_without_ink(trained, images, tmp_path):
         "probabilities": None,
     }
     # The others are classified as without the blank one among them.
-    _, alone, _ = _run(["predict", trained.model, images[0], images[1], "--json"])
+    _, alone, _ = _run(
+        ["predict", "--model", trained.model, images[0], images[1], "--json"]
+    )
     assert [results[0], results[2]] == json.loads(alone)
 
 
@@ -210,7 +241,7 @@ def test_predict_warns_of_frames_in_one_line(trained, images, tmp_path):
     first = Image.open(images[0])
     animated = tmp_path / "animated.gif"
     first.save(animated, save_all=True, append_images=[Image.new("L", first.size)])
-    status, out, err = _run(["predict", trained.model, animated])
+    status, out, err = _run(["predict", "--model", trained.model, animated])
     assert status == 0, err
     assert err == (
         f"skdigits: warning: {str(animated)!r} has 2 frames (an animated or "
@@ -290,13 +321,16 @@ def _error_cases():
         (["evaluate", "{tmp}/none.zip"], "No such model file"),
         (["evaluate", "{text}"], "not a skdigits model file"),
         (["evaluate", model, "--samples", "{tmp}/no/s.png"], "no such directory"),
-        (["predict", model], "required: IMAGE"),
-        (["predict", model, "{tmp}/none.png"], "No such image file"),
-        (["predict", model, "{text}"], "Cannot read"),
-        (["predict", model, "/dev/null"], "is a character device"),
-        (["predict", model, "{huge}"], "1 x 89000000 = 89000000 pixels, more than"),
-        (["predict", "{text}", "{text}"], "not a skdigits model file"),
-        (["predict", "{tmp}/none.onnx", "{text}"], "No such ONNX file"),
+        (["predict", "--model", model], "required: IMAGE"),
+        (["predict", "--model", model, "{tmp}/none.png"], "No such image file"),
+        (["predict", "--model", model, "{text}"], "Cannot read"),
+        (["predict", "--model", model, "/dev/null"], "is a character device"),
+        (
+            ["predict", "--model", model, "{huge}"],
+            "1 x 89000000 = 89000000 pixels, more than",
+        ),
+        (["predict", "--model", "{text}", "{text}"], "not a skdigits model file"),
+        (["predict", "--model", "{tmp}/none.onnx", "{text}"], "No such ONNX file"),
         (["export", "{tmp}/none.zip"], "No such model file"),
         (["export", "{text}"], "not a skdigits model file"),
         (["export", model, "-o", "{tmp}/model.zip"], "ends in .onnx"),
@@ -450,7 +484,7 @@ def test_predict_is_quiet(trained, images, tmp_path):
     # SKDIGITS_NUM_THREADS kept: it makes the command import TensorFlow first
     # thing, through set_num_threads.
     done = _python_m_skdigits(
-        "predict", trained.model, *images, cwd=tmp_path, keep_threads=True
+        "predict", "--model", trained.model, *images, cwd=tmp_path, keep_threads=True
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2
@@ -476,7 +510,7 @@ print(status, "tensorflow" in sys.modules, "keras" in sys.modules)
         (["train", "-o", "{tmp}/missing/model.zip"], "no such directory"),
         (["evaluate", "{tmp}/none.zip"], "No such model file"),
         (["evaluate", "{image}"], "not a skdigits model file"),
-        (["predict", "{model}", "{tmp}/none.png"], "No such image file"),
+        (["predict", "--model", "{model}", "{tmp}/none.png"], "No such image file"),
     ],
 )
 def test_argument_errors_come_before_tensorflow(
@@ -560,7 +594,7 @@ def test_predict_and_evaluate_read_onnx_files_alike(trained, exported, images):
     tolerance = 1e-5 if float32 else 2e-2
     outputs = []
     for model in (trained.model, exported.path):
-        status, out, err = _run(["predict", model, *images, "--json"])
+        status, out, err = _run(["predict", "--model", model, *images, "--json"])
         assert status == 0, err
         outputs.append(json.loads(out))
     for keras_result, onnx_result in zip(*outputs, strict=True):
@@ -579,6 +613,7 @@ def test_predict_and_evaluate_read_onnx_files_alike(trained, exported, images):
 def test_predict_an_onnx_file_without_tensorflow(exported, images, tmp_path):
     done = _python_m_skdigits(
         "predict",
+        "--model",
         exported.path,
         *images,
         cwd=tmp_path,
@@ -601,7 +636,7 @@ def test_an_onnx_file_of_another_kind_is_one_line(exported, images, tmp_path):
         ("other.onnx", "ONNX model without skdigits metadata"),
         ("text.onnx", "is not an ONNX model onnxruntime can run"),
     ]:
-        status, out, err = _run(["predict", tmp_path / name, *images])
+        status, out, err = _run(["predict", "--model", tmp_path / name, *images])
         assert status == 2
         assert err.startswith(f"skdigits: error: {str(tmp_path / name)!r} ")
         assert message in err
