@@ -253,8 +253,8 @@ def _build_parser():
             "Write the network of a model file to an ONNX file "
             "(skdigits.export_onnx), with the classes and input layout in its "
             "metadata, for prediction with onnxruntime, without TensorFlow: "
-            "'skdigits predict --model MODEL.onnx ...', skdigits.load_onnx, or any ONNX "
-            "runtime. The model file's metadata (its dataset) is kept. Needs "
+            "'skdigits predict --model MODEL.onnx ...', skdigits.load_onnx, or "
+            "any ONNX runtime. The model file's metadata (its dataset) is kept. Needs "
             "tf2onnx and onnx (pip install 'skdigits[onnx]')."
         ),
     )

@@ -26,11 +26,12 @@ from ._onnx_predictor import (
     OUTPUT_NAME,
 )
 from ._serialization import (
-    _LABEL_KINDS,
     _encode,
     _python_scalar,
     _scratch_names,
     atomic_path,
+    checked_labels,
+    encode_metadata,
 )
 
 _CLASS_NAME = "skdigits.CNNDigitClassifier"
@@ -232,18 +233,8 @@ def _header(estimator, metadata):
 
     from . import __version__
 
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict or None, got {metadata!r}")
-    try:
-        metadata = _encode(metadata or {})
-    except TypeError as exc:
-        raise TypeError(f"Cannot save the metadata to an ONNX file: {exc}") from None
-    classes = np.asarray(estimator.classes_)
-    if classes.dtype.kind not in _LABEL_KINDS:
-        raise TypeError(
-            f"Cannot export class labels of dtype {classes.dtype}; labels must "
-            "be bools, ints, floats or strings."
-        )
+    metadata = encode_metadata(metadata, "an ONNX file")
+    classes = checked_labels(estimator.classes_, "export", "to an ONNX file")
     header = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

@@ -19,7 +19,13 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _input, _tta
-from ._serialization import _LABEL_KINDS, _checked_int, _checked_shape, _decode
+from ._serialization import (
+    _LABEL_KINDS,
+    _checked_int,
+    _checked_shape,
+    _decode,
+    check_format,
+)
 
 #: The key of the model metadata entry that holds skdigits' JSON document.
 METADATA_KEY = "skdigits"
@@ -402,26 +408,14 @@ def _read_header(session, name):
             f"{name} is a damaged skdigits ONNX file: its skdigits metadata is "
             f"not JSON ({exc})."
         ) from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
-        raise ValueError(
-            f"{name} is not a skdigits ONNX file: its skdigits metadata does "
-            f"not declare the format {FORMAT_NAME!r}."
-        )
-    version = header.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(
-            f"{name} is a damaged skdigits ONNX file: invalid format_version "
-            f"{version!r}."
-        )
-    if version > FORMAT_VERSION:
-        from . import __version__
-
-        raise ValueError(
-            f"{name} is a skdigits ONNX file of format version {version}, "
-            f"written by skdigits {header.get('skdigits_version', '?')}; this "
-            f"skdigits ({__version__}) reads format versions up to "
-            f"{FORMAT_VERSION}. Upgrade skdigits to load it."
-        )
+    check_format(
+        header,
+        name,
+        kind="ONNX file",
+        where="its skdigits metadata",
+        format_name=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+    )
     return header
 
 

@@ -427,19 +427,8 @@ def _header(estimator, metadata):
                 "(e.g. None) before saving, or use pickle/joblib to cache the "
                 "estimator in the same environment (trusted files only)."
             ) from None
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict or None, got {metadata!r}")
-    try:
-        metadata = _encode(metadata or {})
-    except TypeError as exc:
-        raise TypeError(f"Cannot save the metadata to a model file: {exc}") from None
-
-    classes = np.asarray(estimator.classes_)
-    if classes.dtype.kind not in _LABEL_KINDS:
-        raise TypeError(
-            f"Cannot save class labels of dtype {classes.dtype} to a model file; "
-            "labels must be bools, ints, floats or strings."
-        )
+    metadata = encode_metadata(metadata, "a model file")
+    classes = checked_labels(estimator.classes_, "save", "to a model file")
     fitted = {
         "classes": {
             "dtype": classes.dtype.str,
@@ -466,6 +455,54 @@ def _header(estimator, metadata):
         "fitted": fitted,
         "metadata": metadata,
     }
+
+
+def check_format(header, name, *, kind, where, format_name, format_version):
+    """Refuse a JSON header of another format, or of a newer version.
+
+    ``header`` is the parsed header of the file ``name``, a skdigits
+    ``kind`` (``"model file"``, ``"ONNX file"``) whose header is ``where``.
+    """
+    if not isinstance(header, dict) or header.get("format") != format_name:
+        raise ValueError(
+            f"{name} is not a skdigits {kind}: {where} does not declare the "
+            f"format {format_name!r}."
+        )
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(
+            f"{name} is a damaged skdigits {kind}: invalid format_version {version!r}."
+        )
+    if version > format_version:
+        from . import __version__
+
+        raise ValueError(
+            f"{name} is a skdigits {kind} of format version {version}, "
+            f"written by skdigits {header.get('skdigits_version', '?')}; this "
+            f"skdigits ({__version__}) reads format versions up to "
+            f"{format_version}. Upgrade skdigits to load it."
+        )
+
+
+def encode_metadata(metadata, target):
+    """The user's ``metadata`` as plain JSON values, for ``target``."""
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict or None, got {metadata!r}")
+    try:
+        return _encode(metadata or {})
+    except TypeError as exc:
+        raise TypeError(f"Cannot save the metadata to {target}: {exc}") from None
+
+
+def checked_labels(classes, verb, target):
+    """``classes`` as an array, if its dtype can be stored in a file."""
+    classes = np.asarray(classes)
+    if classes.dtype.kind not in _LABEL_KINDS:
+        raise TypeError(
+            f"Cannot {verb} class labels of dtype {classes.dtype} {target}; "
+            "labels must be bools, ints, floats or strings."
+        )
+    return classes
 
 
 def _python_scalar(value):
@@ -602,26 +639,14 @@ def _read_header(archive, name):
             f"{name} is a damaged skdigits model file: cannot read its "
             f"{_STATE_MEMBER} ({exc})."
         ) from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
-        raise ValueError(
-            f"{name} is not a skdigits model file: its {_STATE_MEMBER} does not "
-            f"declare the format {FORMAT_NAME!r}."
-        )
-    version = header.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValueError(
-            f"{name} is a damaged skdigits model file: invalid format_version "
-            f"{version!r}."
-        )
-    if version > FORMAT_VERSION:
-        from . import __version__
-
-        raise ValueError(
-            f"{name} is a skdigits model file of format version {version}, "
-            f"written by skdigits {header.get('skdigits_version', '?')}; this "
-            f"skdigits ({__version__}) reads format versions up to "
-            f"{FORMAT_VERSION}. Upgrade skdigits to load it."
-        )
+    check_format(
+        header,
+        name,
+        kind="model file",
+        where=f"its {_STATE_MEMBER}",
+        format_name=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+    )
     if header.get("class") != _CLASS_NAME:
         raise ValueError(
             f"{name} holds a {header.get('class')!r}, which this skdigits cannot "
