@@ -5,6 +5,7 @@
     skdigits train --dataset digits -o model.zip --plot-history history.png
     skdigits evaluate model.zip --confusion-matrix cm.png --samples samples.png
     skdigits predict model.zip photo-of-a-7.png scan-of-a-3.jpg [--json]
+    skdigits read postcode.png amount.jpg [--model model.zip] [--json]
 
 TensorFlow, scikit-learn and matplotlib are imported by the commands that
 need them, so ``--help`` and ``--version`` answer at once, and TensorFlow
@@ -243,7 +244,57 @@ def _build_parser():
     )
     _add_verbose(predict)
     predict.set_defaults(run=_predict)
+
+    read = commands.add_parser(
+        "read",
+        help="read the digits of form fields (one line of digits per image)",
+        description=(
+            "Read the digits of image files of form fields: a postcode, an "
+            "amount, a date, an ID (one line of 1 to about 20 digits, handwritten "
+            "or printed, dark on light or light on dark; box lines, underlines "
+            "and specks are ignored; touching digits are split). Prints each "
+            "file's digits and the lowest probability among them; digits below "
+            "--reject-threshold are marked rejected (not sure). An image without "
+            "digits reads as '(no digits)'. See skdigits.read_digits."
+        ),
+    )
+    read.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    read.add_argument(
+        "--model",
+        metavar="FILE",
+        help="a model file (default: the model that ships with skdigits)",
+    )
+    read.add_argument(
+        "--reject-threshold",
+        type=_probability,
+        default=None,
+        metavar="P",
+        help=(
+            "mark digits read with a probability below P as rejected "
+            "(default: that of skdigits.read_digits, 0.9)"
+        ),
+    )
+    read.add_argument(
+        "--json",
+        action="store_true",
+        help=(
+            "print a JSON list of {path, text, min_probability, rejected, digits: "
+            "[{label, probability, box: [x0, y0, x1, y1], rejected}]} instead of text"
+        ),
+    )
+    _add_verbose(read)
+    read.set_defaults(run=_read)
     return parser
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
 
 
 def _add_verbose(parser):
@@ -420,6 +471,89 @@ def _predict(args):
             else:
                 p = r["probability"]
                 print(f"{r['path']:<{width}}  {r['label']}  (p={p:.3f})")
+    return 0
+
+
+def _read(args):
+    from .reading._read import DEFAULT_MAX_PIXELS, _load
+
+    if args.model:
+        _check_model_file(args.model)
+    else:
+        from ._pretrained import pretrained_path
+
+        if not os.path.isfile(pretrained_path()):
+            raise CommandError(
+                f"no model: skdigits' pretrained model file {pretrained_path()!r} "
+                "is missing from this installation; give one with --model FILE "
+                "(e.g. from 'skdigits train')"
+            )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Every file is read (and refused, naming it) before TensorFlow starts.
+        images = [
+            _load(path, i, DEFAULT_MAX_PIXELS) for i, path in enumerate(args.images)
+        ]
+    for warning in caught:  # e.g. an animated GIF's: one line each
+        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
+    _start_tensorflow(args.verbose)
+    if args.model:
+        estimator, _ = _load_model(args.model)
+    else:
+        from ._pretrained import load_pretrained
+
+        estimator = load_pretrained()
+    from .reading import read_digits
+
+    options = {}
+    if args.reject_threshold is not None:
+        options["reject_threshold"] = args.reject_threshold
+    readings = read_digits(images, classifier=estimator, **options)
+    results = []
+    for path, reading in zip(args.images, readings, strict=True):
+        digits = [
+            {
+                "label": _json_label(label),
+                "probability": float(p),
+                "box": [int(v) for v in box],
+                "rejected": bool(rejected),
+            }
+            for label, p, box, rejected in zip(
+                reading.labels,
+                reading.confidence,
+                reading.boxes,
+                reading.rejected,
+                strict=True,
+            )
+        ]
+        results.append(
+            {
+                "path": path,
+                "text": reading.text,
+                "min_probability": float(reading.confidence.min())
+                if len(reading.text)
+                else None,
+                "rejected": reading.any_rejected,
+                "digits": digits,
+            }
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    width = max(len(r["path"]) for r in results)
+    for r in results:
+        if not r["text"]:
+            print(f"{r['path']:<{width}}  (no digits)")
+            continue
+        line = f"{r['path']:<{width}}  {r['text']}  (min p={r['min_probability']:.3f})"
+        rejected = [
+            f"{d['label']} at {i + 1} (p={d['probability']:.3f})"
+            for i, d in enumerate(r["digits"])
+            if d["rejected"]
+        ]
+        if rejected:
+            line += "  rejected: " + ", ".join(rejected)
+        print(line)
     return 0
 
 

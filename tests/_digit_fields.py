@@ -24,7 +24,9 @@ def _ink_crop(digit):
 
 def _transform(ink, height, angle):
     image = Image.fromarray(np.uint8(np.rint(255 * ink)))
-    scale = height / ink.shape[0]
+    # MNIST fits each digit's larger side to 20 pixels: a wide digit is
+    # lower than a tall one, as it was written.
+    scale = height / 20
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(height)))
     image = image.resize(size, Image.Resampling.BILINEAR)
     if angle:
@@ -58,8 +60,9 @@ def compose_field(
         Range of the gaps between neighbours' ink boxes, in pixels; negative
         values overlap them (``(-3, 0)``: touching neighbours).
     height : (int, int)
-        Range of the field's digit height in pixels; each digit varies by
-        up to 8% around the field's.
+        Range of the field's digit size in pixels (the height of a digit
+        taller than wide, the width of one wider than tall, as MNIST's
+        20-pixel box); each digit varies by up to 8% around the field's.
     angle : float
         Largest rotation of a digit, in degrees, either way.
     noise : (float, float)

@@ -40,11 +40,11 @@ _FRAGMENT_HEIGHT = 0.8
 # Touching digits: a piece wider than this fraction of the digit height may
 # hold several digits; each digit cut from it is between these fractions of
 # the height wide. At most this many cut positions per expected digit.
-SPLIT_WIDTH = 1.1
+SPLIT_WIDTH = 1.0
 MIN_PIECE_WIDTH = 0.15
 MAX_PIECE_WIDTH = 1.2
 # An uncut blob up to this wide may be one digit (a wide 0, 2 or 4).
-MAX_WHOLE_WIDTH = 1.6
+MAX_WHOLE_WIDTH = 2.0
 _CUTS_PER_DIGIT = 3
 _MAX_CUTS = 40
 
@@ -137,7 +137,7 @@ def _reference_height(heights):
     heights = np.asarray(heights, dtype=float)
     if not heights.size:
         return 0.0
-    tall = heights[heights >= 0.5 * heights.max()]
+    tall = heights[heights >= 0.6 * heights.max()]
     return float(np.median(tall))
 
 
@@ -383,9 +383,9 @@ def _merge_fragments(blobs, height):
     """Merge the pieces of broken digits into the piece each overlaps most.
 
     A piece lower than ``_FRAGMENT_HEIGHT`` digit heights joins the piece
-    that overlaps it most horizontally (at least half its width), when the
-    two together are no taller than a digit and no wider than a digit or
-    than the larger piece.
+    that overlaps it most horizontally (at least 20% of its width), when the
+    two together are no taller than 1.35 digits and no wider than the widest
+    digit (``MAX_WHOLE_WIDTH`` heights) or than the larger piece.
     """
     merged = True
     while merged and len(blobs) > 1:
@@ -401,14 +401,14 @@ def _merge_fragments(blobs, height):
                 overlap = min(small.right, other.right) - max(small.left, other.left)
                 if overlap > best_overlap:
                     best, best_overlap = j, overlap
-            if best is None or best_overlap < 0.5 * min(small.width, blobs[best].width):
+            if best is None or best_overlap < 0.2 * small.width:
                 continue
             other = blobs[best]
             top, bottom = min(small.top, other.top), max(small.bottom, other.bottom)
             left, right = min(small.left, other.left), max(small.right, other.right)
             if bottom - top > 1.35 * height:
                 continue
-            if right - left > max(1.1 * height, other.width):
+            if right - left > max(MAX_WHOLE_WIDTH * height, other.width):
                 continue
             other.absorb(small)
             del blobs[i]
