@@ -271,7 +271,7 @@ def _build_parser():
         metavar="P",
         help=(
             "mark digits read with a probability below P as rejected "
-            "(default: that of skdigits.read_digits, 0.9)"
+            "(default: that of skdigits.read_digits, 0.8)"
         ),
     )
     read.add_argument(

@@ -366,3 +366,23 @@ def test_bench_dask_smoke(mnist_data_home, tmp_path):
     assert comparison["scores_equal"] is True
     assert [t["target"] for t in results["targets"]] == ["dask_2x1 / dask_1x1 (time)"]
     assert "scores equal in the 1-thread Dask rows: yes" in stdout
+
+
+def test_bench_reading_smoke(mnist_data_home, tmp_path):
+    results, stdout = _smoke(
+        "bench_reading.py", tmp_path / "read.json", mnist_data_home
+    )
+
+    header = results["header"]
+    assert header["config"]["smoke"] is True and header["config"]["tune"] is False
+    assert header["config"]["mnist_subset"] == "test"  # never tuned on
+    assert header["machine"]["cpu"]
+    for category in ("separated", "separated_5", "touching", "printed"):
+        row = results[category]
+        assert row["n_fields"] > 0 and row["n_digits"] >= 3 * row["n_fields"]
+        assert 0 <= row["exact"] <= row["digit_accuracy"] <= 1
+    assert results["latency"]["median_ms"] > 0
+    assert [t["threshold"] for t in results["tradeoff"]][:2] == [0.5, 0.7]
+    labels = [t["target"] for t in results["targets"]]
+    assert "touching exact" in labels and "6-digit field read (ms)" in labels
+    assert "targets:" in stdout and "6-digit field" in stdout
