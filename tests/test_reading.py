@@ -312,6 +312,12 @@ def test_read_files_and_arrays_mixed(stub, tmp_path):
     assert read_digits(path, classifier=stub).text == from_array.text
 
 
+def test_read_a_pillow_image_as_one_image(stub):
+    image, boxes = _field_of_blocks()
+    reading = read_digits(Image.fromarray(image).convert("RGB"), classifier=stub)
+    np.testing.assert_array_equal(reading.boxes, boxes)
+
+
 def test_read_a_missing_file_names_it(stub, tmp_path):
     missing = tmp_path / "missing.png"
     with pytest.raises(FileNotFoundError, match="missing.png"):

@@ -387,34 +387,34 @@ def _merge_fragments(blobs, height):
     two together are no taller than 1.35 digits and no wider than the widest
     digit (``MAX_WHOLE_WIDTH`` heights) or than the larger piece.
     """
-    merged = True
-    while merged and len(blobs) > 1:
-        merged = False
-        blobs.sort(key=lambda b: b.height)
-        for i, small in enumerate(blobs):
-            if small.height >= _FRAGMENT_HEIGHT * height:
-                break
-            best, best_overlap = None, 0
-            for j, other in enumerate(blobs):
-                if j == i:
-                    continue
-                overlap = min(small.right, other.right) - max(small.left, other.left)
-                if overlap > best_overlap:
-                    best, best_overlap = j, overlap
-            if best is None or best_overlap < 0.2 * small.width:
-                continue
-            other = blobs[best]
-            top, bottom = min(small.top, other.top), max(small.bottom, other.bottom)
-            left, right = min(small.left, other.left), max(small.right, other.right)
-            if bottom - top > 1.35 * height:
-                continue
-            if right - left > max(MAX_WHOLE_WIDTH * height, other.width):
-                continue
-            other.absorb(small)
-            del blobs[i]
-            merged = True
+    blobs = sorted(blobs, key=lambda b: b.height)
+    boxes = np.array(
+        [(b.left, b.top, b.right, b.bottom) for b in blobs], dtype=float
+    ).reshape(-1, 4)
+    alive = np.ones(len(blobs), dtype=bool)
+    # One pass, lowest first, each fragment against every piece at once.
+    for i, small in enumerate(blobs):
+        if small.height >= _FRAGMENT_HEIGHT * height:
             break
-    return blobs
+        alive[i] = False
+        overlap = np.minimum(boxes[:, 2], small.right) - np.maximum(
+            boxes[:, 0], small.left
+        )
+        overlap[~alive] = -np.inf
+        best = int(np.argmax(overlap)) if alive.any() else -1
+        if best < 0 or overlap[best] <= 0 or overlap[best] < 0.2 * small.width:
+            alive[i] = True
+            continue
+        left, top, right, bottom = boxes[best]
+        if max(bottom, small.bottom) - min(top, small.top) > 1.35 * height or max(
+            right, small.right
+        ) - min(left, small.left) > max(MAX_WHOLE_WIDTH * height, right - left):
+            alive[i] = True
+            continue
+        other = blobs[best]
+        other.absorb(small)
+        boxes[best] = (other.left, other.top, other.right, other.bottom)
+    return [b for b, keep in zip(blobs, alive, strict=True) if keep]
 
 
 def segment_digits(image, *, polarity="auto"):
