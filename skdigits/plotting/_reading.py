@@ -112,7 +112,7 @@ class FieldReadingDisplay:
             The display, with the figure drawn.
         """
         from ..reading import read_digits
-        from ..reading._read import _as_list, _load
+        from ..reading._read import DEFAULT_MAX_PIXELS, _as_list, _load
 
         single, items = _as_list(image)
         if not single:
@@ -120,7 +120,7 @@ class FieldReadingDisplay:
                 "FieldReadingDisplay shows one field image; got a list of "
                 f"{len(items)}: make one display per image."
             )
-        array = _load(items[0], 0, None)
+        array = _load(items[0], 0, DEFAULT_MAX_PIXELS)
         options = (
             {} if reject_threshold is None else {"reject_threshold": reject_threshold}
         )
