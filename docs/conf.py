@@ -165,6 +165,7 @@ sphinx_gallery_conf = {
         "../examples/mnist",
         "../examples/pipelines",
         "../examples/model_persistence",
+        "../examples/reading",
         "../examples/scaling",
     ],
     "within_subsection_order": "FileNameSortKey",

@@ -17,6 +17,7 @@ __all__ = [
     "load_model",
     "load_onnx",
     "load_pretrained",
+    "read_digits",
     "save_model",
     "set_num_threads",
 ]
@@ -44,8 +45,12 @@ def __getattr__(name):
         from ._pretrained import load_pretrained
 
         return load_pretrained
+    if name == "read_digits":
+        from .reading import read_digits
+
+        return read_digits
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(__all__ + ["datasets", "preprocessing", "plotting"])
+    return sorted(__all__ + ["datasets", "preprocessing", "plotting", "reading"])

@@ -7,6 +7,7 @@
     skdigits predict photo-of-a-7.png scan-of-a-3.jpg [--json] [--model model.zip]
     skdigits export model.zip -o model.onnx
     skdigits predict --model model.onnx photo-of-a-7.png  # onnxruntime, no TensorFlow
+    skdigits read postcode.png amount.jpg [--model model.zip] [--json]
 
 TensorFlow, scikit-learn and matplotlib are imported by the commands that
 need them, so ``--help`` and ``--version`` answer at once, and TensorFlow
@@ -274,6 +275,42 @@ def _build_parser():
     )
     _add_verbose(export)
     export.set_defaults(run=_export)
+
+    read = commands.add_parser(
+        "read",
+        help="read the digits of form fields (one line of digits per image)",
+        description=(
+            "Read the digits of image files of form fields: a postcode, an "
+            "amount, a date, an ID (one line of 1 to about 20 digits, handwritten "
+            "or printed, dark on light or light on dark; box lines, underlines "
+            "and specks are ignored; touching digits are split). Prints each "
+            "file's digits and the lowest probability among them; digits below "
+            "--reject-threshold are marked rejected (not sure). An image without "
+            "digits reads as '(no digits)'. See skdigits.read_digits."
+        ),
+    )
+    read.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
+    _add_model_option(read)
+    read.add_argument(
+        "--reject-threshold",
+        type=_probability,
+        default=None,
+        metavar="P",
+        help=(
+            "mark digits read with a probability below P as rejected "
+            "(default: that of skdigits.read_digits, 0.8)"
+        ),
+    )
+    read.add_argument(
+        "--json",
+        action="store_true",
+        help=(
+            "print a JSON list of {path, text, min_probability, rejected, digits: "
+            "[{label, probability, box: [x0, y0, x1, y1], rejected}]} instead of text"
+        ),
+    )
+    _add_verbose(read)
+    read.set_defaults(run=_read)
     return parser
 
 
@@ -288,6 +325,16 @@ def _add_model_option(parser):
             "that ships with skdigits, fitted on MNIST: skdigits.load_pretrained)"
         ),
     )
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
 
 
 def _add_verbose(parser):
@@ -500,6 +547,73 @@ def _export(args):
             ("ONNX file written", f"{output} ({os.path.getsize(output):,} bytes)"),
         ]
     )
+
+
+def _read(args):
+    from .reading._read import DEFAULT_MAX_PIXELS, _load
+
+    args.model = _model_path(args.model)
+    _check_model_file(args.model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Every file is read (and refused, naming it) before TensorFlow starts.
+        images = [
+            _load(path, i, DEFAULT_MAX_PIXELS) for i, path in enumerate(args.images)
+        ]
+    for warning in caught:  # e.g. an animated GIF's: one line each
+        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
+    estimator, _ = _load_model(args.model, verbose=args.verbose)
+    from .reading import read_digits
+
+    options = {}
+    if args.reject_threshold is not None:
+        options["reject_threshold"] = args.reject_threshold
+    readings = read_digits(images, classifier=estimator, **options)
+    results = []
+    for path, reading in zip(args.images, readings, strict=True):
+        digits = [
+            {
+                "label": _json_label(label),
+                "probability": float(p),
+                "box": [int(v) for v in box],
+                "rejected": bool(rejected),
+            }
+            for label, p, box, rejected in zip(
+                reading.labels,
+                reading.confidence,
+                reading.boxes,
+                reading.rejected,
+                strict=True,
+            )
+        ]
+        results.append(
+            {
+                "path": path,
+                "text": reading.text,
+                "min_probability": float(reading.confidence.min())
+                if len(reading.text)
+                else None,
+                "rejected": reading.any_rejected,
+                "digits": digits,
+            }
+        )
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    width = max(len(r["path"]) for r in results)
+    for r in results:
+        if not r["text"]:
+            print(f"{r['path']:<{width}}  (no digits)")
+            continue
+        line = f"{r['path']:<{width}}  {r['text']}  (min p={r['min_probability']:.3f})"
+        rejected = [
+            f"{d['label']} at {i + 1} (p={d['probability']:.3f})"
+            for i, d in enumerate(r["digits"])
+            if d["rejected"]
+        ]
+        if rejected:
+            line += "  rejected: " + ", ".join(rejected)
+        print(line)
     return 0
 
 

@@ -53,3 +53,25 @@ def mnist_data_home():
     if not all(os.path.exists(os.path.join(data_home, "mnist", n)) for n in names):
         pytest.skip(f"MNIST files not found under {data_home}/mnist")
     return data_home
+
+
+@pytest.fixture(scope="session")
+def mnist_reader(mnist_data_home):
+    """A small CNN fitted on 6,000 MNIST training digits, once per session.
+
+    It reads MNIST-like fields well enough to test reading (about 97% of
+    single test digits); skipped when MNIST is absent.
+    """
+    from skdigits import CNNDigitClassifier
+    from skdigits.datasets import fetch_mnist
+
+    X, y = fetch_mnist(subset="train", data_home=mnist_data_home, return_X_y=True)
+    clf = CNNDigitClassifier(
+        filters=(16, 32),
+        dense_units=64,
+        batch_size=64,
+        epochs=3,
+        validation_split=0.0,
+        random_state=0,
+    )
+    return clf.fit(X[:6000], y[:6000])

@@ -394,3 +394,23 @@ def test_bench_onnx_smoke(mnist_data_home, tmp_path):
     assert environments["full"]["size_mb"] > 0
     assert "tensorflow" in environments["skdigits_with_dependencies"]["distributions"]
     assert "parity on 200 MNIST test images" in stdout
+
+
+def test_bench_reading_smoke(mnist_data_home, tmp_path):
+    results, stdout = _smoke(
+        "bench_reading.py", tmp_path / "read.json", mnist_data_home
+    )
+
+    header = results["header"]
+    assert header["config"]["smoke"] is True and header["config"]["tune"] is False
+    assert header["config"]["mnist_subset"] == "test"  # never tuned on
+    assert header["machine"]["cpu"]
+    for category in ("separated", "separated_5", "touching", "printed"):
+        row = results[category]
+        assert row["n_fields"] > 0 and row["n_digits"] >= 3 * row["n_fields"]
+        assert 0 <= row["exact"] <= row["digit_accuracy"] <= 1
+    assert results["latency"]["median_ms"] > 0
+    assert [t["threshold"] for t in results["tradeoff"]][:2] == [0.5, 0.7]
+    labels = [t["target"] for t in results["targets"]]
+    assert "touching exact" in labels and "6-digit field read (ms)" in labels
+    assert "targets:" in stdout and "6-digit field" in stdout

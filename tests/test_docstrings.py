@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "skdigits.datasets",
     "skdigits.preprocessing",
     "skdigits.plotting",
+    "skdigits.reading",
 ]
 
 # numpydoc's error codes this test enforces, for every object checked.

@@ -11,6 +11,9 @@ imported only when something is drawn.
 - :class:`SamplePredictionsDisplay`: a grid of digit images titled with the
   predicted and true labels, green when right and red when wrong; with
   ``mistakes_only=True``, the most confident mistakes.
+- :class:`FieldReadingDisplay`: a form field with the digits
+  :func:`~skdigits.read_digits` read boxed and labelled, green when
+  confident and red when rejected.
 
 The confusion matrix is scikit-learn's own
 :class:`~sklearn.metrics.ConfusionMatrixDisplay`, which works on
@@ -26,5 +29,6 @@ sklearn.metrics.ConfusionMatrixDisplay : The confusion matrix.
 
 from ._history import TrainingHistoryDisplay
 from ._predictions import SamplePredictionsDisplay
+from ._reading import FieldReadingDisplay
 
-__all__ = ["SamplePredictionsDisplay", "TrainingHistoryDisplay"]
+__all__ = ["FieldReadingDisplay", "SamplePredictionsDisplay", "TrainingHistoryDisplay"]

@@ -1,0 +1,315 @@
+"""Reading digit fields with skdigits.read_digits: accuracy, rejection, speed.
+
+Fields no one tuned on, read by an MNIST-trained model:
+
+- ``separated``: 3 to 8 MNIST **test** digits (never seen in training) in a
+  line, gaps of 2 to 12 pixels, dark ink on light paper, each digit scaled
+  (digit size 18-44 pixels a field, +-8% a digit) and rotated up to 6
+  degrees, paper noise, a few specks, a third in a box and a third over an
+  underline; ``separated_5``: the same with 5 digits each (the target's).
+- ``touching``: the same, but neighbours' ink boxes touch or overlap by 0
+  to 3 pixels.
+- ``printed``: numbers of 3 to 8 digits rendered in the machine's fonts
+  (``/usr/share/fonts`` and matplotlib's bundled DejaVu), 16-60 pixels.
+
+Per category: exact-string accuracy, per-digit accuracy (1 - edit distance
+/ length, so a missed or an extra digit costs one), and how well
+``rejected`` catches wrong strings at the threshold (the fraction of wrong
+strings with a rejected digit, and of right strings with one). Then the
+median time to read one 6-digit field, model loaded. ``--tune`` instead
+prints the rejection trade-off on fields of MNIST *training* digits and
+printed fields of other seeds: where ``DEFAULT_REJECT_THRESHOLD`` was chosen.
+
+Run from the repository root (MNIST in the scikit-learn data home)::
+
+    python benchmarks/bench_reading.py                     # the pretrained model
+    python benchmarks/bench_reading.py --model model.zip   # another model file
+    python benchmarks/bench_reading.py --tune --model model.zip
+    python benchmarks/bench_reading.py --smoke             # seconds, for CI
+
+Results go to ``benchmarks/results/bench_reading.json`` (``--name``, ``--json``).
+"""
+
+import argparse
+import glob
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+from _digit_fields import compose_field, render_number  # noqa: E402
+from _digit_images import font_files  # noqa: E402
+from bench_mnist import check_targets, header, print_title, write_json  # noqa: E402
+
+FULL_SIZES = {"n_fields": 500, "latency_calls": 100}
+SMOKE_SIZES = {"n_fields": 6, "latency_calls": 3}
+SEED = 0  # the test fields' seed; --tune uses others
+
+TARGETS = [
+    ("separated per-digit accuracy", ("separated", "digit_accuracy"), ">=", 0.99),
+    ("separated 5-digit exact", ("separated_5", "exact"), ">=", 0.96),
+    ("touching exact", ("touching", "exact"), ">=", 0.90),
+    ("printed exact", ("printed", "exact"), ">=", 0.98),
+    ("wrong strings rejected", ("all", "wrong_rejected"), ">=", 0.5),
+    ("right strings rejected", ("all", "right_rejected"), "<=", 0.05),
+    ("6-digit field read (ms)", ("latency", "median_ms"), "<=", 20.0),
+]
+
+
+def printed_fonts():
+    """The machine's text fonts and matplotlib's bundled DejaVu fonts."""
+    import matplotlib
+
+    bundled = glob.glob(
+        os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVu*.ttf")
+    )
+    # DejaVu Sans/Serif Display hold a few glyphs, no digits: skipped.
+    fonts = {os.path.basename(p): p for p in bundled if "Display" not in p}
+    fonts.update({os.path.basename(p): p for p in font_files()})
+    return sorted(fonts.values())
+
+
+def make_fields(category, n_fields, X, y, seed, fonts):
+    """``(images, truths)`` of one category."""
+    rng = np.random.RandomState(seed)
+    images, truths = [], []
+    for _ in range(n_fields):
+        n_digits = 5 if category == "separated_5" else rng.randint(3, 9)
+        if category == "printed":
+            text = "".join(str(d) for d in rng.randint(0, 10, n_digits))
+            image, _ = render_number(text, rng, fonts=fonts)
+        else:
+            chosen = rng.randint(0, len(X), n_digits)
+            text = "".join(str(d) for d in y[chosen])
+            gap = (-3, 0) if category == "touching" else (2, 12)
+            image, _ = compose_field(X[chosen], rng, gap=gap, frame="random")
+        images.append(image)
+        truths.append(text)
+    return images, truths
+
+
+def fraction(flags):
+    """The mean of a boolean array, None when it is empty."""
+    return float(np.mean(flags)) if len(flags) else None
+
+
+def edit_distance(a, b):
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            )
+        previous = current
+    return previous[-1]
+
+
+def score(readings, truths):
+    right = np.array([r.text == t for r, t in zip(readings, truths, strict=True)])
+    flagged = np.array([r.any_rejected for r in readings])
+    digit = [
+        max(0.0, 1 - edit_distance(r.text, t) / len(t))
+        for r, t in zip(readings, truths, strict=True)
+    ]
+    return {
+        "n_fields": len(truths),
+        "n_digits": int(sum(len(t) for t in truths)),
+        "exact": float(right.mean()),
+        "digit_accuracy": float(np.mean(digit)),
+        "n_wrong": int((~right).sum()),
+        "wrong_rejected": fraction(flagged[~right]),
+        "right_rejected": fraction(flagged[right]),
+        "_right": right,
+        "_min_confidence": np.array([r.min_confidence for r in readings]),
+    }
+
+
+def load_classifier(args):
+    if args.model:
+        from skdigits import load_model
+
+        return load_model(args.model), args.model
+    if args.smoke:
+        from skdigits import CNNDigitClassifier
+        from skdigits.datasets import fetch_mnist
+
+        X, y = fetch_mnist(subset="train", return_X_y=True)
+        params = dict(filters=(8,), dense_units=16, epochs=1, random_state=SEED)
+        return CNNDigitClassifier(**params).fit(X[:2000], y[:2000]), "smoke CNN"
+    from skdigits import load_pretrained
+
+    return load_pretrained(), "pretrained (skdigits.load_pretrained)"
+
+
+def tradeoff(rows, thresholds):
+    """Fraction of wrong and right strings with a digit below each threshold."""
+    right = np.concatenate([row["_right"] for row in rows])
+    low = np.concatenate([row["_min_confidence"] for row in rows])
+    table = []
+    for threshold in thresholds:
+        flagged = low < threshold
+        table.append(
+            {
+                "threshold": threshold,
+                "wrong_rejected": float(flagged[~right].mean())
+                if (~right).any()
+                else None,
+                "right_rejected": float(flagged[right].mean()),
+            }
+        )
+    return table
+
+
+def latency(clf, X, y, calls):
+    from skdigits.reading import read_digits
+
+    rng = np.random.RandomState(SEED + 7)
+    images = [
+        compose_field(X[rng.randint(0, len(X), 6)], rng, frame="random")[0]
+        for _ in range(10)
+    ]
+    for image in images:  # warm-up: compiled forward pass, caches
+        read_digits(image, classifier=clf)
+    times = []
+    for i in range(calls):
+        start = time.perf_counter()
+        read_digits(images[i % len(images)], classifier=clf)
+        times.append(time.perf_counter() - start)
+    return {
+        "median_ms": 1000 * statistics.median(times),
+        "p90_ms": 1000 * float(np.percentile(times, 90)),
+        "calls": calls,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a model file (default: the pretrained one)")
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument("--tune", action="store_true", help="threshold trade-off")
+    parser.add_argument("--n-fields", type=int, help="fields per category")
+    parser.add_argument("--threshold", type=float, help="reject_threshold to use")
+    parser.add_argument("--name", default=None, help="results/NAME.json")
+    parser.add_argument("--json", help="write the results to this path")
+    args = parser.parse_args(argv)
+
+    from skdigits.datasets import fetch_mnist
+    from skdigits.reading import read_digits
+    from skdigits.reading._read import DEFAULT_REJECT_THRESHOLD
+
+    sizes = dict(SMOKE_SIZES if args.smoke else FULL_SIZES)
+    if args.n_fields:
+        sizes["n_fields"] = args.n_fields
+    threshold = DEFAULT_REJECT_THRESHOLD if args.threshold is None else args.threshold
+    clf, model = load_classifier(args)
+    subset = "train" if args.tune else "test"
+    X, y = fetch_mnist(subset=subset, return_X_y=True)
+    fonts = printed_fonts()
+    seed = SEED + 1000 if args.tune else SEED
+    config = {
+        "smoke": args.smoke,
+        "tune": args.tune,
+        "model": model,
+        "mnist_subset": subset,
+        "reject_threshold": threshold,
+        "seed": seed,
+        "n_fonts": len(fonts),
+        **sizes,
+    }
+    head = header(config)
+    print_title("bench_reading.py", head)
+    print(f"model: {model}; MNIST {subset} digits; {len(fonts)} fonts")
+
+    results = {"header": head}
+    categories = ["separated", "separated_5", "touching", "printed"]
+    for offset, category in enumerate(categories):
+        images, truths = make_fields(
+            category, sizes["n_fields"], X, y, seed + offset, fonts
+        )
+        start = time.perf_counter()
+        readings = read_digits(images, classifier=clf, reject_threshold=threshold)
+        seconds = time.perf_counter() - start
+        results[category] = score(readings, truths)
+        results[category]["ms_per_field_batched"] = 1000 * seconds / len(images)
+        results[category]["examples_wrong"] = [
+            [t, r.text] for r, t in zip(readings, truths, strict=True) if r.text != t
+        ][:5]
+    rows = [results[c] for c in categories]
+    right = np.concatenate([row["_right"] for row in rows])
+    flagged = np.concatenate([row["_min_confidence"] < threshold for row in rows])
+    results["all"] = {
+        "n_fields": int(len(right)),
+        "exact": float(right.mean()),
+        "wrong_rejected": fraction(flagged[~right]),
+        "right_rejected": fraction(flagged[right]),
+    }
+    thresholds = [0.5, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99]
+    results["tradeoff"] = tradeoff(rows, thresholds)
+    if not args.tune:
+        results["latency"] = latency(clf, X, y, sizes["latency_calls"])
+    for row in rows:
+        row.pop("_right")
+        row.pop("_min_confidence")
+
+    print(
+        f"\n{'fields':<12}{'n':>5}{'digits':>8}{'per-digit':>11}{'exact':>8}"
+        f"{'wrong rej.':>12}{'right rej.':>12}{'ms/field':>10}"
+    )
+    for category in categories:
+        r = results[category]
+        wrong = "-" if r["wrong_rejected"] is None else f"{r['wrong_rejected']:.2f}"
+        right_r = "-" if r["right_rejected"] is None else f"{r['right_rejected']:.3f}"
+        print(
+            f"{category:<12}{r['n_fields']:>5}{r['n_digits']:>8}"
+            f"{r['digit_accuracy']:>11.4f}{r['exact']:>8.3f}{wrong:>12}{right_r:>12}"
+            f"{r['ms_per_field_batched']:>10.1f}"
+        )
+    a = results["all"]
+    wrong = "-" if a["wrong_rejected"] is None else f"{a['wrong_rejected']:.2f}"
+    right_a = "-" if a["right_rejected"] is None else f"{a['right_rejected']:.3f}"
+    print(
+        f"{'all':<12}{a['n_fields']:>5}{'':>8}{'':>11}{a['exact']:>8.3f}{wrong:>12}"
+        f"{right_a:>12}"
+    )
+    print(f"\nreject_threshold={threshold}; rejection trade-off over all fields:")
+    for t in results["tradeoff"]:
+        wr = "-" if t["wrong_rejected"] is None else f"{t['wrong_rejected']:.2f}"
+        rr = "-" if t["right_rejected"] is None else f"{t['right_rejected']:.3f}"
+        print(
+            f"  {t['threshold']:<6} wrong strings rejected {wr:>5}, "
+            f"right strings rejected {rr:>5}"
+        )
+    if "latency" in results:
+        lat = results["latency"]
+        print(
+            f"\n6-digit field, one read_digits call: median {lat['median_ms']:.1f} ms, "
+            f"p90 {lat['p90_ms']:.1f} ms ({lat['calls']} calls)"
+        )
+    if not args.tune:
+        results["targets"] = check_targets(results, TARGETS)
+        print("\ntargets:")
+        for t in results["targets"]:  # a target whose value is None is left out
+            mark = "met" if t["met"] else "NOT met"
+            print(
+                f"  {t['target']:<30} {t['value']:.4g} {t['op']} {t['limit']}  {mark}"
+            )
+
+    name = args.name or ("bench_reading" + ("_smoke" if args.smoke else ""))
+    if args.tune:
+        name += "_tune"
+    path = args.json or os.path.join(HERE, "results", f"{name}.json")
+    write_json(results, path)
+    print(f"\nwritten: {path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,469 @@
+"""Find the digits of a field image: ink, ruled lines, specks, fragments.
+
+Pure numpy and scipy (no TensorFlow): the classifier is needed only to split
+touching digits, which :mod:`skdigits.reading._read` does with the candidate
+cuts computed here.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from scipy import ndimage
+
+from ..preprocessing._normalizer import _to_grey
+
+POLARITIES = ("auto", "dark_on_light", "light_on_dark")
+
+# On the ink scale (paper 0, the strongest ink 1), pixels above this are ink.
+INK_LEVEL = 0.35
+# An image whose ink differs from its paper by less than this fraction of
+# the value range of its type (255 for 8 bits) is blank: its "ink" is noise.
+MIN_CONTRAST = 0.12
+# Ink smaller than this, in pixels, is never a digit (noise on blank paper).
+MIN_DIGIT_SIZE = 5
+
+# Ruled lines: a straight run of ink at least this many times the height of
+# the digits (horizontal lines), or a vertical run joining two horizontal
+# lines (the sides of a box) or this much taller than the digits.
+_LINE_LENGTH = 1.2
+_VERTICAL_LINE_LENGTH = 1.6
+# Specks: components of fewer pixels than (this x digit height) squared.
+_SPECK_SIZE = 0.1
+# After merging fragments, ink lower than this fraction of the digit height
+# (a dash, a dot, a fragment that belongs to no digit) is not a digit.
+_MIN_HEIGHT = 0.4
+# Fragments of one digit: a piece lower than this fraction of the digit
+# height is merged into the piece it overlaps most horizontally.
+_FRAGMENT_HEIGHT = 0.8
+
+# Touching digits: a piece wider than this fraction of the digit height may
+# hold several digits; each digit cut from it is between these fractions of
+# the height wide. At most this many cut positions per expected digit.
+SPLIT_WIDTH = 1.0
+MIN_PIECE_WIDTH = 0.15
+MAX_PIECE_WIDTH = 1.2
+# An uncut blob up to this wide may be one digit (a wide 0, 2 or 4).
+MAX_WHOLE_WIDTH = 2.0
+_CUTS_PER_DIGIT = 3
+_MAX_CUTS = 40
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def check_polarity(polarity):
+    if not isinstance(polarity, str) or polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}; got {polarity!r}.")
+
+
+def check_image(image, name="image"):
+    """A 2-D grey or 3-D (h, w, 1-4 channels) numeric array, or an error."""
+    array = np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} is not a numeric image: dtype {array.dtype}.")
+    if array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4):
+        raise ValueError(
+            f"{name} has shape {array.shape}: a 3-D image must be (height, width, "
+            "channels) with 1 to 4 channels; pass several images as a list."
+        )
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"{name} has shape {array.shape}: expected a 2-D grey image or a 3-D "
+            "(height, width, channels) colour image."
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {array.shape}.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return array
+
+
+def field_ink(image, polarity="auto"):
+    """White-on-black ink of a field image in ``[0, 1]``, or None if blank.
+
+    The polarity is read from the median of all the pixels (a field is mostly
+    paper, and its border may be a box line); the paper level is the median
+    of the pixels on the paper's side of the middle of the value range.
+    """
+    image = np.asarray(image)
+    composite = "light_on_dark" if polarity == "light_on_dark" else "auto"
+    grey = _to_grey(image[np.newaxis], composite)[0]
+    low, high = float(grey.min()), float(grey.max())
+    middle = 0.5 * (low + high)
+    if polarity == "auto":
+        dark_ink = float(np.median(grey)) > middle
+    else:
+        dark_ink = polarity == "dark_on_light"
+    paper_side = grey[grey > middle] if dark_ink else grey[grey < middle]
+    paper = float(np.median(paper_side)) if paper_side.size else middle
+    extreme = low if dark_ink else high
+    if abs(paper - extreme) < MIN_CONTRAST * _nominal_range(image):
+        return None
+    ink = (grey - np.float32(paper)) * np.float32(1 / (extreme - paper))
+    return np.clip(ink, 0, 1, out=ink)
+
+
+def _nominal_range(image):
+    """The value of full white for the image's type and values."""
+    values = image if image.ndim == 2 else image[..., : min(3, image.shape[2])]
+    peak = float(values.max())
+    if image.dtype.kind in "biu":
+        return 1.0 if image.dtype == bool else 255.0 if peak <= 255 else 65535.0
+    return 1.0 if peak <= 1 else 255.0 if peak <= 255 else max(peak, 1e-12)
+
+
+def _long_runs(mask, length, axis):
+    """The pixels of ``mask`` in straight runs of at least ``length`` along axis.
+
+    The binary opening of ``mask`` by a line of ``length`` pixels, computed
+    from run lengths in one pass rather than by erosion and dilation.
+    """
+    if axis == 0:
+        return _long_runs(mask.T, length, 1).T
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded, axis=1)
+    starts = np.argwhere(steps == 1)
+    ends = np.argwhere(steps == -1)  # same rows, same order
+    long = ends[:, 1] - starts[:, 1] >= length
+    marks = np.zeros((mask.shape[0], mask.shape[1] + 1), dtype=np.int32)
+    np.add.at(marks, (starts[long, 0], starts[long, 1]), 1)
+    np.add.at(marks, (ends[long, 0], ends[long, 1]), -1)
+    return np.cumsum(marks, axis=1)[:, :-1] > 0
+
+
+def _reference_height(heights):
+    """The height of the field's digits: median of the tall components."""
+    heights = np.asarray(heights, dtype=float)
+    if not heights.size:
+        return 0.0
+    tall = heights[heights >= 0.6 * heights.max()]
+    return float(np.median(tall))
+
+
+def _component_heights(mask):
+    labels, n = ndimage.label(mask, structure=_EIGHT)
+    if not n:
+        return np.zeros(0)
+    slices = ndimage.find_objects(labels)
+    sizes = np.bincount(labels.ravel())[1:]
+    heights = np.array([s[0].stop - s[0].start for s in slices], dtype=float)
+    # Specks do not count: a field of noise has no height.
+    return heights[sizes >= 3]
+
+
+def ruled_lines(binary):
+    """The pixels of box lines and underlines in a binary field image.
+
+    Horizontal lines are straight runs of ink longer than ``_LINE_LENGTH``
+    times the height of the digits; vertical ones are straight runs that join
+    two horizontal lines (the sides of a box, the walls of comb boxes) or are
+    much taller than the digits. A digit's own strokes are never that long.
+    """
+    rows = np.flatnonzero(binary.any(axis=1))
+    cols = np.flatnonzero(binary.any(axis=0))
+    lines = np.zeros_like(binary)
+    if not rows.size:
+        return lines
+    ink_height = rows[-1] - rows[0] + 1
+    ink_width = cols[-1] - cols[0] + 1
+    horizontal = _long_runs(binary, max(MIN_DIGIT_SIZE * 2, 0.35 * ink_width), 1)
+    vertical = _long_runs(binary, max(MIN_DIGIT_SIZE * 2, 0.5 * ink_height), 0)
+    if not horizontal.any() and not vertical.any():
+        return lines
+
+    h_labels, n_h = ndimage.label(horizontal, structure=_EIGHT)
+    v_labels, n_v = ndimage.label(vertical, structure=_EIGHT)
+    h_slices = ndimage.find_objects(h_labels)
+    v_slices = ndimage.find_objects(v_labels)
+    # Vertical runs that join two horizontal runs: a box's sides.
+    near_horizontal = ndimage.binary_dilation(horizontal, _EIGHT, iterations=2)
+    box_sides = np.zeros(n_v + 1, dtype=bool)
+    for index, (r, c) in enumerate(v_slices, start=1):
+        top = near_horizontal[r.start : r.start + 3, c] & (
+            v_labels[r.start : r.start + 3, c] == index
+        )
+        bottom = near_horizontal[r.stop - 3 : r.stop, c] & (
+            v_labels[r.stop - 3 : r.stop, c] == index
+        )
+        box_sides[index] = top.any() and bottom.any()
+    # The digits' height, from the ink that is not in a candidate line.
+    rest = binary & ~horizontal & ~box_sides[v_labels]
+    height = _reference_height(_component_heights(rest))
+    h_keep = np.zeros(n_h + 1, dtype=bool)
+    for index, (_, c) in enumerate(h_slices, start=1):
+        h_keep[index] = height == 0 or c.stop - c.start >= _LINE_LENGTH * height
+    v_keep = np.zeros(n_v + 1, dtype=bool)
+    for index, (r, _) in enumerate(v_slices, start=1):
+        tall = height == 0 or r.stop - r.start >= _VERTICAL_LINE_LENGTH * height
+        v_keep[index] = (box_sides[index] and h_keep.any()) or tall
+    lines = h_keep[h_labels] | v_keep[v_labels]
+    if lines.any():
+        # The anti-aliased edges of the lines go with them.
+        lines = ndimage.binary_dilation(lines, _EIGHT) & binary
+    return lines
+
+
+class Blob:
+    """The ink of one or more digits: connected components and their box."""
+
+    __slots__ = ("labels", "top", "left", "bottom", "right")
+
+    def __init__(self, label, box):
+        rows, cols = box
+        self.labels = [label]
+        self.top, self.bottom = rows.start, rows.stop
+        self.left, self.right = cols.start, cols.stop
+
+    @property
+    def height(self):
+        return self.bottom - self.top
+
+    @property
+    def width(self):
+        return self.right - self.left
+
+    def absorb(self, other):
+        self.labels += other.labels
+        self.top, self.bottom = min(self.top, other.top), max(self.bottom, other.bottom)
+        self.left, self.right = min(self.left, other.left), max(self.right, other.right)
+
+
+class Field:
+    """A field image segmented into blobs of ink, left to right.
+
+    Attributes
+    ----------
+    ink : ndarray of float32 (height, width)
+        White-on-black ink, 0 to 1, ruled lines removed.
+    labels : ndarray of int (height, width)
+        Connected components of the binarised ink.
+    blobs : list of Blob
+        The digits' ink, one blob per digit or per run of touching digits.
+    digit_height : float
+        The median height of the field's digits, in pixels.
+    """
+
+    def __init__(self, ink, labels, blobs, digit_height):
+        self.ink = ink
+        self.labels = labels
+        self.blobs = blobs
+        self.digit_height = digit_height
+
+    def mask(self, blob, left=None, right=None):
+        """Binary mask of ``blob`` in its box, columns ``[left, right)`` of it."""
+        rows = slice(blob.top, blob.bottom)
+        left = blob.left if left is None else left
+        right = blob.right if right is None else right
+        return np.isin(self.labels[rows, left:right], blob.labels)
+
+    def piece(self, blob, left=None, right=None):
+        """``(image, box)``: the ink of a blob between two columns, cropped.
+
+        The image holds only this blob's ink, with a pixel of anti-aliased
+        edge around it, not its neighbours'; the box is ``(x0, y0, x1, y1)``
+        in the field's pixels, end exclusive. None if the columns hold no ink.
+        """
+        left = blob.left if left is None else left
+        right = blob.right if right is None else right
+        mask = self.mask(blob, left, right)
+        if (left, right) != (blob.left, blob.right):
+            mask = _without_slivers(mask)
+        rows = np.flatnonzero(mask.any(axis=1))
+        cols = np.flatnonzero(mask.any(axis=0))
+        if not rows.size:
+            return None
+        mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        top, x0 = blob.top + rows[0], left + cols[0]
+        box = (int(x0), int(top), int(x0 + mask.shape[1]), int(top + mask.shape[0]))
+        # One pixel around the mask: the anti-aliased edges of the strokes.
+        y0, x0w = max(top - 1, 0), max(x0 - 1, 0)
+        y1 = min(box[3] + 1, self.ink.shape[0])
+        x1w = min(box[2] + 1, self.ink.shape[1])
+        grown = np.zeros((y1 - y0, x1w - x0w), dtype=bool)
+        grown[
+            top - y0 : top - y0 + mask.shape[0], x0 - x0w : x0 - x0w + mask.shape[1]
+        ] = mask
+        grown = ndimage.binary_dilation(grown, _EIGHT)
+        window = self.ink[y0:y1, x0w:x1w]
+        return np.where(grown, window, np.float32(0)), box
+
+    def cuts(self, blob):
+        """Candidate column positions to split a blob of touching digits.
+
+        Minima of the blob's vertical ink projection (columns where few
+        pixels are ink, where two digits meet), with the positions that
+        divide the blob evenly into as many digits as its width suggests;
+        never closer than ``MIN_PIECE_WIDTH`` digit heights to an end. At
+        most ``_CUTS_PER_DIGIT`` per expected digit.
+        """
+        height = self.digit_height
+        projection = self.mask(blob).sum(axis=0).astype(float)
+        smooth = ndimage.uniform_filter1d(projection, 3, mode="nearest")
+        margin = max(2, math.ceil(MIN_PIECE_WIDTH * height))
+        width = blob.width
+        if width <= 2 * margin:
+            return []
+        inner = np.arange(margin, width - margin + 1)
+        values = smooth[np.clip(inner, 0, width - 1)]
+        left = smooth[np.clip(inner - 1, 0, width - 1)]
+        right = smooth[np.clip(inner + 1, 0, width - 1)]
+        minima = inner[(values <= left) & (values <= right)]
+        expected = max(2, round(width / (0.65 * height)))
+        limit = min(_MAX_CUTS, _CUTS_PER_DIGIT * expected)
+        # Lowest projection first; a cut 2 pixels from a chosen one is the same.
+        chosen = []
+        for x in minima[
+            np.argsort(smooth[np.clip(minima, 0, width - 1)], kind="stable")
+        ]:
+            if len(chosen) >= limit:
+                break
+            if all(abs(x - c) > 2 for c in chosen):
+                chosen.append(int(x))
+        window = max(1, round(0.1 * height))
+        for k in range(2, expected + 2):
+            for i in range(1, k):
+                x = round(i * width / k)
+                lo, hi = max(margin, x - window), min(width - margin, x + window)
+                if lo > hi:
+                    continue
+                best = lo + int(np.argmin(smooth[lo : hi + 1]))
+                if all(abs(best - c) > 2 for c in chosen):
+                    chosen.append(best)
+        return sorted(chosen[:_MAX_CUTS])
+
+
+def _without_slivers(mask):
+    """A cut piece without the slivers of its neighbours a straight cut leaves."""
+    labels, n = ndimage.label(mask, structure=_EIGHT)
+    if n < 2:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    keep = sizes >= 0.15 * sizes.max()
+    return keep[labels]
+
+
+def segment_field(image, polarity="auto"):
+    """Segment one field image into blobs of digit ink (see :class:`Field`).
+
+    Returns None for a blank image (no ink that differs from the paper).
+    """
+    ink = field_ink(image, polarity)
+    if ink is None:
+        return None
+    binary = ink > INK_LEVEL
+    lines = ruled_lines(binary)
+    if lines.any():
+        binary &= ~lines
+        ink = np.where(lines, np.float32(0), ink)
+    labels, n = ndimage.label(binary, structure=_EIGHT)
+    if not n:
+        return None
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    slices = ndimage.find_objects(labels)
+    blobs = [Blob(i, s) for i, s in enumerate(slices, start=1) if sizes[i] >= 3]
+    height = _reference_height([b.height for b in blobs])
+    speck = max(4.0, (_SPECK_SIZE * height) ** 2)
+    blobs = [b for b in blobs if sizes[b.labels[0]] >= speck]
+    blobs = _merge_fragments(blobs, height)
+    height = _reference_height([b.height for b in blobs])
+    blobs = [
+        b
+        for b in blobs
+        if b.height >= _MIN_HEIGHT * height and max(b.height, b.width) >= MIN_DIGIT_SIZE
+    ]
+    if not blobs:
+        return None
+    blobs.sort(key=lambda b: (b.left + b.right, b.top))
+    return Field(ink, labels, blobs, _reference_height([b.height for b in blobs]))
+
+
+def _merge_fragments(blobs, height):
+    """Merge the pieces of broken digits into the piece each overlaps most.
+
+    A piece lower than ``_FRAGMENT_HEIGHT`` digit heights joins the piece
+    that overlaps it most horizontally (at least 20% of its width), when the
+    two together are no taller than 1.35 digits and no wider than the widest
+    digit (``MAX_WHOLE_WIDTH`` heights) or than the larger piece.
+    """
+    blobs = sorted(blobs, key=lambda b: b.height)
+    boxes = np.array(
+        [(b.left, b.top, b.right, b.bottom) for b in blobs], dtype=float
+    ).reshape(-1, 4)
+    alive = np.ones(len(blobs), dtype=bool)
+    # One pass, lowest first, each fragment against every piece at once.
+    for i, small in enumerate(blobs):
+        if small.height >= _FRAGMENT_HEIGHT * height:
+            break
+        alive[i] = False
+        overlap = np.minimum(boxes[:, 2], small.right) - np.maximum(
+            boxes[:, 0], small.left
+        )
+        overlap[~alive] = -np.inf
+        best = int(np.argmax(overlap)) if alive.any() else -1
+        if best < 0 or overlap[best] <= 0 or overlap[best] < 0.2 * small.width:
+            alive[i] = True
+            continue
+        left, top, right, bottom = boxes[best]
+        if max(bottom, small.bottom) - min(top, small.top) > 1.35 * height or max(
+            right, small.right
+        ) - min(left, small.left) > max(MAX_WHOLE_WIDTH * height, right - left):
+            alive[i] = True
+            continue
+        other = blobs[best]
+        other.absorb(small)
+        boxes[best] = (other.left, other.top, other.right, other.bottom)
+    return [b for b, keep in zip(blobs, alive, strict=True) if keep]
+
+
+def segment_digits(image, *, polarity="auto"):
+    """Boxes of the digits' ink in one field image, left to right.
+
+    Box lines, underlines and specks are dropped and the fragments of a
+    broken digit merged, as :func:`read_digits` does before it classifies;
+    digits that touch are one box here (read_digits splits them with the
+    classifier's help).
+
+    Parameters
+    ----------
+    image : array-like of shape (height, width) or (height, width, channels)
+        A grey or colour image (1 to 4 channels) of one line of digits, dark
+        on light or light on dark.
+    polarity : {"auto", "dark_on_light", "light_on_dark"}, default="auto"
+        Colours of ink and paper; ``"auto"`` takes the colour of most of the
+        pixels for the paper.
+
+    Returns
+    -------
+    boxes : ndarray of int of shape (n_pieces, 4)
+        ``(x0, y0, x1, y1)`` of each piece of ink in the image's pixels,
+        ``x1`` and ``y1`` exclusive (``image[y0:y1, x0:x1]`` holds it).
+        A blank image, or one of only lines and specks, gives none.
+
+    See Also
+    --------
+    read_digits : Segment and classify.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdigits.reading import segment_digits
+    >>> field = np.full((40, 100), 255, dtype=np.uint8)  # white paper
+    >>> field[10:30, 10:14] = 0   # a "1"
+    >>> field[10:30, 40:52] = 0   # a block of ink
+    >>> field[36:38, 2:98] = 0    # an underline
+    >>> segment_digits(field)
+    array([[10, 10, 14, 30],
+           [40, 10, 52, 30]])
+    """
+    check_polarity(polarity)
+    field = segment_field(check_image(image), polarity)
+    if field is None:
+        return np.zeros((0, 4), dtype=np.int64)
+    boxes = [field.piece(blob)[1] for blob in field.blobs]
+    return np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+
+
+def is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -1,0 +1,187 @@
+"""The command line's ``read``: the digits of form field image files.
+
+In their own module, beside test_cli.py, so that they share the session's
+small MNIST reader (``mnist_reader`` in conftest.py) with test_reading.py.
+"""
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skdigits import save_model
+from skdigits._cli import main
+from skdigits.reading._read import DEFAULT_REJECT_THRESHOLD
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _digit_fields import compose_field  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, mnist_reader, mnist_data_home):
+    """A model file, two field images with their digits, and a blank page."""
+    from skdigits.datasets import fetch_mnist
+
+    folder = tmp_path_factory.mktemp("read")
+    model = folder / "model.zip"
+    save_model(mnist_reader, model)
+    X, y = fetch_mnist(subset="test", data_home=mnist_data_home, return_X_y=True)
+    proba = mnist_reader.predict_proba(X[:300])
+    sure = np.flatnonzero(
+        (proba.argmax(axis=1) == y[:300]) & (proba.max(axis=1) > 0.99)
+    )
+    fields = []
+    for n, seed in ((5, 0), (3, 1)):
+        chosen = sure[seed * 10 : seed * 10 + n]
+        image, _ = compose_field(X[chosen], seed, gap=(6, 12), angle=0)
+        path = folder / f"field{seed}.png"
+        Image.fromarray(image).save(path)
+        fields.append((str(path), "".join(str(d) for d in y[chosen])))
+    blank = folder / "blank.png"
+    Image.new("L", (120, 40), 240).save(blank)
+    return types.SimpleNamespace(model=str(model), fields=fields, blank=str(blank))
+
+
+def test_read_help_names_the_default_threshold(capsys):
+    assert main(["read", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: skdigits read")
+    assert f"{DEFAULT_REJECT_THRESHOLD}" in " ".join(out.split())
+    assert main(["--help"]) == 0
+    assert "read" in capsys.readouterr().out
+
+
+def test_read_prints_each_files_digits(files):
+    (first, text1), (second, text2) = files.fields
+    status, out, err = _run(
+        ["read", first, second, files.blank, "--model", files.model]
+    )
+    assert status == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(first) and f"  {text1}  (min p=" in lines[0]
+    assert lines[1].startswith(second) and f"  {text2}  (min p=" in lines[1]
+    assert lines[2].startswith(files.blank) and lines[2].endswith("(no digits)")
+    assert err == ""
+
+
+def test_read_marks_rejected_digits(files):
+    path, text = files.fields[0]
+    status, out, _ = _run(
+        ["read", path, "--model", files.model, "--reject-threshold", "1"]
+    )
+    assert status == 0
+    assert "rejected: " in out and f"{text[0]} at 1 (p=" in out
+
+
+def test_read_json(files):
+    path, text = files.fields[0]
+    status, out, err = _run(
+        ["read", path, files.blank, "--model", files.model, "--json"]
+    )
+    assert status == 0, err
+    field, blank = json.loads(out)
+    assert field["path"] == path and field["text"] == text
+    assert field["rejected"] is False
+    assert len(field["digits"]) == len(text)
+    for digit, char in zip(field["digits"], text, strict=True):
+        assert digit["label"] == int(char)
+        assert 0 < digit["probability"] <= 1
+        x0, y0, x1, y1 = digit["box"]
+        assert x0 < x1 and y0 < y1
+        assert digit["rejected"] is False
+    assert field["min_probability"] == min(d["probability"] for d in field["digits"])
+    assert blank == {
+        "path": files.blank,
+        "text": "",
+        "min_probability": None,
+        "rejected": False,
+        "digits": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "make_argv, message",
+    [
+        (lambda f, t: ["read", t / "missing.png", "--model", f.model], "missing.png"),
+        (lambda f, t: ["read", f.blank, "--model", t / "nope.zip"], "nope.zip"),
+        (
+            lambda f, t: [
+                "read",
+                f.blank,
+                "--model",
+                f.model,
+                "--reject-threshold",
+                "2",
+            ],
+            "expected a number in [0, 1], got '2'",
+        ),
+        (lambda f, t: ["read", t / "notes.png", "--model", f.model], "notes.png"),
+    ],
+    ids=["missing-image", "missing-model", "bad-threshold", "not-an-image"],
+)
+def test_read_errors_are_one_line_and_exit_2(files, tmp_path, make_argv, message):
+    (tmp_path / "notes.png").write_text("not an image")
+    status, out, err = _run(make_argv(files, tmp_path))
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("skdigits: error: ")
+    assert message in err
+
+
+def test_read_without_model_or_pretrained_file_says_so(files, monkeypatch, tmp_path):
+    from skdigits import _pretrained
+
+    missing = str(tmp_path / "mnist_cnn.zip")
+    monkeypatch.setattr(_pretrained, "pretrained_path", lambda: missing)
+    status, out, err = _run(["read", files.blank])
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "pretrained model" in err and "--model" in err
+
+
+def test_read_refuses_an_image_over_the_pixel_cap(files, monkeypatch):
+    from skdigits.reading import _read
+
+    monkeypatch.setattr(_read, "DEFAULT_MAX_PIXELS", 100)
+    status, _, err = _run(["read", files.blank, "--model", files.model])
+    assert status == 2
+    assert "blank.png' is too large" in err and err.count("\n") == 1
+
+
+def test_read_as_a_subprocess(files):
+    path, text = files.fields[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [ROOT, os.environ.get("PYTHONPATH")])
+        ),
+    }
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command keeps TensorFlow quiet
+    completed = subprocess.run(
+        [sys.executable, "-m", "skdigits", "read", path, "--model", files.model],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split()[:2] == [path, text]
+    assert completed.stderr == ""

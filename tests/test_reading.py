@@ -1,0 +1,503 @@
+"""Reading digit fields: segmentation with known boxes, then read_digits.
+
+Segmentation needs no classifier; ``read_digits`` is tested with a stub
+classifier where the digits' identity does not matter (one batch, shapes,
+errors), and with a small CNN fitted on MNIST where it does.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from skdigits.reading import FieldReading, read_digits, segment_digits
+from skdigits.reading import _read as read_module
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _digit_fields import compose_field, render_number  # noqa: E402
+
+PAPER, INK = 235, 20
+
+
+def _paper(height=60, width=200):
+    return np.full((height, width), PAPER, dtype=np.uint8)
+
+
+def _ring(image, x0, y0, width, height, thickness=3):
+    """Draw an elliptic ring (a "0") whose ink box is (x0, y0, x0+w, y0+h)."""
+    yy, xx = np.mgrid[: image.shape[0], : image.shape[1]]
+    cx, cy = x0 + (width - 1) / 2, y0 + (height - 1) / 2
+    rx, ry = width / 2, height / 2  # pixel centres within half a pixel of the box
+    outer = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+    inner = ((xx - cx) / (rx - thickness)) ** 2 + ((yy - cy) / (ry - thickness)) ** 2
+    ring = outer & (inner > 1)
+    rows, cols = np.flatnonzero(ring.any(axis=1)), np.flatnonzero(ring.any(axis=0))
+    assert (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1) == (
+        x0,
+        y0,
+        x0 + width,
+        y0 + height,
+    )
+    image[ring] = INK
+    return image
+
+
+def _field_of_blocks():
+    """Three digit-like shapes with known boxes, on white paper."""
+    image = _paper()
+    image[15:45, 20:24] = INK  # a "1"
+    _ring(image, 50, 15, 20, 30)  # a "0"
+    image[15:18, 90:110] = INK  # a "7": its bar...
+    image[15:45, 107:110] = INK  # ...and its stem
+    boxes = [[20, 15, 24, 45], [50, 15, 70, 45], [90, 15, 110, 45]]
+    return image, np.array(boxes)
+
+
+class StubClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted "classifier" of MNIST-form digits: its answer is the ink.
+
+    Every digit is class 3 with probability 0.95, or class 8 with 0.6 when
+    its MNIST form has more than 120 inked pixels; it counts its calls.
+    """
+
+    def __init__(self):
+        self.classes_ = np.arange(10)
+        self.calls = []
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X)
+        self.calls.append(X.shape)
+        proba = np.full((len(X), 10), 0.05 / 9)
+        heavy = (X > 0).sum(axis=1) > 120
+        proba[~heavy, 3] = 0.95
+        proba[heavy] = 0.4 / 9
+        proba[heavy, 8] = 0.6
+        return proba
+
+
+@pytest.fixture
+def stub():
+    return StubClassifier()
+
+
+# --- segmentation: known boxes ---------------------------------------------------
+
+
+def test_segment_finds_the_known_boxes():
+    image, boxes = _field_of_blocks()
+    np.testing.assert_array_equal(segment_digits(image), boxes)
+
+
+def test_segment_drops_specks():
+    image, boxes = _field_of_blocks()
+    for y, x in [(5, 5), (50, 80), (30, 150), (55, 190)]:
+        image[y : y + 2, x : x + 2] = INK
+    image[30, 40] = INK
+    np.testing.assert_array_equal(segment_digits(image), boxes)
+
+
+@pytest.mark.parametrize("frame", ["box", "underline", "comb"])
+def test_segment_drops_box_lines_and_underlines(frame):
+    image, boxes = _field_of_blocks()
+    if frame == "box":
+        image[5:7, 5:195] = INK
+        image[53:55, 5:195] = INK
+        image[5:55, 5:7] = INK
+        image[5:55, 193:195] = INK
+    elif frame == "underline":
+        image[48:50, 2:198] = INK
+    else:  # comb boxes: a wall between each digit cell, all touching lines
+        image[5:7, 5:195] = INK
+        image[53:55, 5:195] = INK
+        for x in (5, 35, 80, 120, 193):
+            image[5:55, x : x + 2] = INK
+    np.testing.assert_array_equal(segment_digits(image), boxes)
+
+
+def test_segment_keeps_a_digit_that_touches_the_underline():
+    image, boxes = _field_of_blocks()
+    image[45:47, 2:198] = INK  # right under the digits, touching them
+    found = segment_digits(image)
+    assert len(found) == 3
+    np.testing.assert_array_equal(found[:, [0, 2]], boxes[:, [0, 2]])
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda im: None,  # blank paper
+        lambda im: im.__setitem__((slice(48, 50), slice(2, 198)), INK),  # underline
+        lambda im: [  # a box and nothing in it
+            im.__setitem__((slice(5, 7), slice(5, 195)), INK),
+            im.__setitem__((slice(53, 55), slice(5, 195)), INK),
+            im.__setitem__((slice(5, 55), slice(5, 7)), INK),
+            im.__setitem__((slice(5, 55), slice(193, 195)), INK),
+        ],
+        lambda im: [im.__setitem__((y, x), INK) for y, x in [(3, 3), (40, 90)]],
+    ],
+    ids=["blank", "underline-only", "box-only", "specks-only"],
+)
+def test_segment_finds_nothing_without_digits(draw):
+    image = _paper()
+    draw(image)
+    found = segment_digits(image)
+    assert found.shape == (0, 4) and found.dtype == np.int64
+
+
+def test_noisy_blank_paper_has_no_digits():
+    rng = np.random.default_rng(0)
+    noisy = np.clip(rng.normal(PAPER, 6, (80, 300)), 0, 255).astype(np.uint8)
+    assert len(segment_digits(noisy)) == 0
+
+
+def test_segment_merges_the_fragments_of_a_broken_digit():
+    image = _paper()
+    _ring(image, 50, 15, 20, 30)
+    image[29:31, 40:80] = PAPER  # the "0" broken into a top and a bottom half
+    image[15:18, 100:120] = INK  # a "5"'s bar, apart from its body
+    image[20:45, 100:104] = INK
+    image[30:45, 100:118] = INK
+    np.testing.assert_array_equal(
+        segment_digits(image), [[50, 15, 70, 45], [100, 15, 120, 45]]
+    )
+
+
+def test_segment_keeps_touching_digits_together():
+    image = _paper()
+    _ring(image, 50, 15, 20, 30)
+    _ring(image, 68, 15, 20, 30)  # overlaps the first by 2 pixels
+    np.testing.assert_array_equal(segment_digits(image), [[50, 15, 88, 45]])
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda im: 255 - im,  # light ink on dark paper
+        lambda im: np.stack([im, im // 2 + 100, im], axis=-1),  # colour
+        lambda im: np.dstack([np.zeros_like(im)] * 3 + [255 - im]),  # alpha ink
+        lambda im: im.astype(np.float64) / 255,  # floats in [0, 1]
+        lambda im: im[..., np.newaxis],  # one channel
+    ],
+    ids=["light-on-dark", "rgb", "rgba", "float", "one-channel"],
+)
+def test_segment_any_polarity_and_colour(convert):
+    image, boxes = _field_of_blocks()
+    np.testing.assert_array_equal(segment_digits(convert(image)), boxes)
+
+
+def test_segment_explicit_polarity():
+    image, boxes = _field_of_blocks()
+    np.testing.assert_array_equal(
+        segment_digits(image, polarity="dark_on_light"), boxes
+    )
+    np.testing.assert_array_equal(
+        segment_digits(255 - image, polarity="light_on_dark"), boxes
+    )
+
+
+def test_segment_mnist_field_boxes_match_the_composition(mnist_data_home):
+    from skdigits.datasets import fetch_mnist
+
+    X, _ = fetch_mnist(subset="test", data_home=mnist_data_home, return_X_y=True)
+    image, boxes = compose_field(X[:6], 0, gap=(6, 12), frame="box", specks=(2, 2))
+    found = segment_digits(image)
+    assert found.shape == boxes.shape
+    # Within 2 pixels of the composed ink boxes (their faint edges differ).
+    assert np.abs(found - boxes).max() <= 2
+
+
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        (np.zeros(5), "2-D grey image"),
+        (np.zeros((4, 4, 7)), "1 to 4 channels"),
+        (np.zeros((0, 4)), "empty"),
+        (np.full((4, 4), np.nan), "NaN"),
+        (np.array([["a"]]), "not a numeric image"),
+    ],
+)
+def test_segment_refuses_what_is_not_an_image(image, message):
+    with pytest.raises(ValueError, match=message):
+        segment_digits(image)
+
+
+def test_segment_refuses_an_unknown_polarity():
+    with pytest.raises(ValueError, match="polarity must be one of"):
+        segment_digits(_paper(), polarity="white")
+
+
+# --- read_digits with a stub classifier ------------------------------------------
+
+
+def test_read_gives_a_field_reading(stub):
+    image, boxes = _field_of_blocks()
+    reading = read_digits(image, classifier=stub)
+    assert isinstance(reading, FieldReading)
+    assert len(reading) == 3 and len(reading.text) == 3
+    assert set(reading.text) <= {"3", "8"}
+    assert reading.proba.shape == (3, 10)
+    np.testing.assert_allclose(reading.proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(reading.confidence, reading.proba.max(axis=1))
+    np.testing.assert_array_equal(reading.boxes, boxes)
+    assert reading.boxes.dtype == np.int64
+    np.testing.assert_array_equal(reading.classes, np.arange(10))
+    assert reading.rejected.dtype == bool
+    # Read-only: a reading is a record of what was read.
+    with pytest.raises(ValueError):
+        reading.boxes[0, 0] = 1
+    assert "FieldReading(text=" in repr(reading)
+
+
+def test_read_rejects_below_the_threshold(stub):
+    image, _ = _field_of_blocks()
+    reading = read_digits(image, classifier=stub, reject_threshold=0.9)
+    np.testing.assert_array_equal(reading.rejected, reading.confidence < 0.9)
+    assert read_digits(image, classifier=stub, reject_threshold=1.0).rejected.all()
+    assert not read_digits(image, classifier=stub, reject_threshold=0).any_rejected
+
+
+@pytest.mark.parametrize(
+    "image",
+    [_paper(), np.full((30, 30, 3), 128, np.uint8), None],
+    ids=["blank", "grey-constant-colour", "box-only"],
+)
+def test_read_blank_and_box_only_read_empty(stub, image):
+    if image is None:
+        image = _paper()
+        image[5:7, 5:195] = INK
+        image[53:55, 5:195] = INK
+        image[5:55, 5:7] = INK
+        image[5:55, 193:195] = INK
+    reading = read_digits(image, classifier=stub)
+    assert reading.text == "" and len(reading) == 0
+    assert reading.proba.shape == (0, 10)
+    assert reading.boxes.shape == (0, 4)
+    assert reading.confidence.shape == reading.rejected.shape == (0,)
+    assert not reading.any_rejected and reading.min_confidence == 1.0
+    assert stub.calls == []  # nothing to classify: nothing guessed
+
+
+def test_read_a_list_in_one_batch(stub):
+    image, _ = _field_of_blocks()
+    readings = read_digits([image, _paper(), 255 - image], classifier=stub)
+    assert isinstance(readings, list) and len(readings) == 3
+    assert [len(r) for r in readings] == [3, 0, 3]
+    assert readings[0].text == readings[2].text
+    assert len(stub.calls) == 1  # every piece of every image in one call
+    assert stub.calls[0][1] == 784  # MNIST form, flat
+
+
+def test_read_a_tuple_and_a_one_element_list_give_lists(stub):
+    image, _ = _field_of_blocks()
+    assert isinstance(read_digits((image,), classifier=stub), list)
+    assert isinstance(read_digits([image], classifier=stub), list)
+
+
+def test_read_files_and_arrays_mixed(stub, tmp_path):
+    image, boxes = _field_of_blocks()
+    path = tmp_path / "field.png"
+    Image.fromarray(np.stack([image] * 3, axis=-1)).save(path)
+    from_file, from_str, from_array = read_digits(
+        [path, str(path), image], classifier=stub
+    )
+    for reading in (from_file, from_str):
+        np.testing.assert_array_equal(reading.boxes, boxes)
+        assert reading.text == from_array.text
+    assert read_digits(path, classifier=stub).text == from_array.text
+
+
+def test_read_a_pillow_image_as_one_image(stub):
+    image, boxes = _field_of_blocks()
+    reading = read_digits(Image.fromarray(image).convert("RGB"), classifier=stub)
+    np.testing.assert_array_equal(reading.boxes, boxes)
+
+
+def test_read_a_missing_file_names_it(stub, tmp_path):
+    missing = tmp_path / "missing.png"
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        read_digits(missing, classifier=stub)
+
+
+def test_read_a_file_that_is_not_an_image_names_it(stub, tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(ValueError, match="notes.png"):
+        read_digits([_paper(), path], classifier=stub)
+
+
+def test_read_refuses_images_over_the_pixel_cap(stub, tmp_path):
+    image, _ = _field_of_blocks()  # 60 x 200 = 12,000 pixels
+    path = tmp_path / "big.png"
+    Image.fromarray(image).save(path)
+    with pytest.raises(ValueError, match="'.*big.png' is too large.*max_pixels"):
+        read_digits(path, classifier=stub, max_pixels=11_999)
+    with pytest.raises(ValueError, match="image 1 is too large"):
+        read_digits([image[:10], image], classifier=stub, max_pixels=11_999)
+    assert len(read_digits(image, classifier=stub, max_pixels=12_000)) == 3
+    assert len(read_digits(image, classifier=stub, max_pixels=None)) == 3
+    assert read_module.DEFAULT_MAX_PIXELS >= 20_000_000  # a page at 600 dpi
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"reject_threshold": 1.5}, "reject_threshold must be a number in"),
+        ({"reject_threshold": "high"}, "reject_threshold must be a number in"),
+        ({"reject_threshold": True}, "reject_threshold must be a number in"),
+        ({"polarity": "dark"}, "polarity must be one of"),
+        ({"stroke_width": 0}, "stroke_width must be None or"),
+        ({"stroke_width": "thin"}, "stroke_width must be None or"),
+        ({"max_pixels": 0}, "max_pixels must be None or a positive integer"),
+        ({"max_pixels": 1.5e6}, "max_pixels must be None or a positive integer"),
+    ],
+)
+def test_read_validates_its_parameters(stub, params, message):
+    with pytest.raises(ValueError, match=message):
+        read_digits(_paper(), classifier=stub, **params)
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        ([], "empty list"),
+        (42, "a path, an image array or a list"),
+        (np.zeros((3, 20, 20)), "1 to 4 channels; pass several images as a list"),
+        ([np.zeros((5, 5)), np.zeros(3)], "image 1 has shape"),
+    ],
+)
+def test_read_refuses_what_is_not_images(stub, images, message):
+    with pytest.raises(ValueError, match=message):
+        read_digits(images, classifier=stub)
+
+
+def test_read_refuses_what_is_not_a_fitted_classifier():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    with pytest.raises(TypeError, match="must have predict_proba"):
+        read_digits(_paper(), classifier=LinearSVC())
+    with pytest.raises(TypeError, match="must be a fitted classifier"):
+        read_digits(_paper(), classifier=LogisticRegression())
+
+
+def test_read_without_a_classifier_loads_the_pretrained_model(monkeypatch, tmp_path):
+    from skdigits import _pretrained
+
+    calls = []
+
+    def fake_load_pretrained():
+        calls.append(True)
+        return StubClassifier()
+
+    monkeypatch.setattr(_pretrained, "load_pretrained", fake_load_pretrained)
+    image, _ = _field_of_blocks()
+    assert len(read_digits(image)) == 3
+    assert calls == [True]
+
+
+def test_read_without_a_classifier_or_pretrained_file_says_so(monkeypatch, tmp_path):
+    from skdigits import _pretrained
+
+    monkeypatch.setattr(
+        _pretrained, "pretrained_path", lambda: str(tmp_path / "mnist_cnn.zip")
+    )
+    with pytest.raises(FileNotFoundError, match="pretrained model is missing"):
+        read_digits(_paper())
+
+
+def test_read_digits_is_exposed_lazily_without_tensorflow():
+    import subprocess
+
+    code = (
+        "import sys, skdigits; skdigits.read_digits; import skdigits.reading; "
+        "import skdigits.plotting; print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    ).stdout
+    assert out.strip() == "False"
+
+
+# --- read_digits with a CNN fitted on MNIST --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clear_digits(mnist_reader, mnist_data_home):
+    """MNIST test digits the reader classifies right and surely, by class."""
+    from skdigits.datasets import fetch_mnist
+
+    X, y = fetch_mnist(subset="test", data_home=mnist_data_home, return_X_y=True)
+    X, y = X[:600], y[:600]
+    proba = mnist_reader.predict_proba(X)
+    sure = (proba.argmax(axis=1) == y) & (proba.max(axis=1) > 0.99)
+    return {d: X[sure & (y == d)] for d in range(10)}
+
+
+def _digits(clear_digits, text, start=0):
+    return [clear_digits[int(c)][(start + i) % 5] for i, c in enumerate(text)]
+
+
+def test_read_a_handwritten_field(mnist_reader, clear_digits):
+    text = "30418"
+    image, boxes = compose_field(
+        _digits(clear_digits, text), 1, gap=(6, 12), angle=0, frame="underline"
+    )
+    reading = read_digits(image, classifier=mnist_reader)
+    assert reading.text == text
+    assert np.abs(reading.boxes - boxes).max() <= 2
+    assert reading.labels.tolist() == [int(c) for c in text]
+
+
+def test_read_splits_touching_digits(mnist_reader, clear_digits):
+    text = "4703"
+    image, _ = compose_field(
+        _digits(clear_digits, text, 1), 2, gap=(-2, -1), angle=0, specks=(0, 0)
+    )
+    assert len(segment_digits(image)) < len(text)  # they do touch
+    reading = read_digits(image, classifier=mnist_reader)
+    assert reading.text == text
+
+
+def test_read_a_broken_digit_as_one(mnist_reader, clear_digits):
+    text = "505"
+    image, boxes = compose_field(
+        _digits(clear_digits, text), 3, gap=(8, 10), angle=0, specks=(0, 0)
+    )
+    middle = (boxes[1, 1] + boxes[1, 3]) // 2
+    image[middle : middle + 2, boxes[1, 0] : boxes[1, 2]] = image[2, 2]  # break it
+    assert read_digits(image, classifier=mnist_reader).text == text
+
+
+def test_read_any_polarity_and_colour_alike(mnist_reader, clear_digits):
+    text = "2961"
+    image, _ = compose_field(_digits(clear_digits, text), 4, angle=0)
+    colour = np.stack([image, image, image // 2], axis=-1)
+    readings = read_digits([image, 255 - image, colour], classifier=mnist_reader)
+    assert [r.text for r in readings] == [text] * 3
+
+
+def test_read_a_printed_number(mnist_reader):
+    image, _ = render_number("2024", 0, height=(40, 40))
+    reading = read_digits(image, classifier=mnist_reader)
+    assert len(reading) == 4  # the small model may misread one; it finds four
+
+
+def test_read_with_a_pipeline_of_flat_mnist_rows(mnist_reader, clear_digits):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    identity = FunctionTransformer().fit(np.zeros((1, 784)))
+    pipeline = Pipeline([("identity", identity), ("cnn", mnist_reader)])
+    text = "8642"
+    image, _ = compose_field(_digits(clear_digits, text), 5, angle=0)
+    assert read_digits(image, classifier=pipeline).text == text
