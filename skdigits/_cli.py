@@ -547,6 +547,7 @@ def _export(args):
             ("ONNX file written", f"{output} ({os.path.getsize(output):,} bytes)"),
         ]
     )
+    return 0
 
 
 def _read(args):

@@ -162,7 +162,8 @@ def test_read_refuses_an_image_over_the_pixel_cap(files, monkeypatch):
     monkeypatch.setattr(_read, "DEFAULT_MAX_PIXELS", 100)
     status, _, err = _run(["read", files.blank, "--model", files.model])
     assert status == 2
-    assert "blank.png' is too large" in err and err.count("\n") == 1
+    assert "blank.png' as an image" in err and "more than max_pixels=100" in err
+    assert err.count("\n") == 1
 
 
 def test_read_as_a_subprocess(files):
