@@ -23,32 +23,27 @@ __all__ = [
 ]
 
 
+# Public name -> the module that defines it, imported on first use. The
+# ONNX predictor's module imports onnxruntime and numpy, never TensorFlow
+# (inference-only installs); so do the reading and pretrained modules until
+# a model is loaded.
+_LAZY = {
+    "CNNDigitClassifier": "._classifier",
+    "save_model": "._serialization",
+    "load_model": "._serialization",
+    "load_onnx": "._onnx_predictor",
+    "OnnxDigitClassifier": "._onnx_predictor",
+    "export_onnx": "._onnx",
+    "load_pretrained": "._pretrained",
+    "read_digits": ".reading",
+}
+
+
 def __getattr__(name):
-    if name == "CNNDigitClassifier":
-        from ._classifier import CNNDigitClassifier
+    if name in _LAZY:
+        import importlib
 
-        return CNNDigitClassifier
-    if name in ("save_model", "load_model"):
-        from . import _serialization
-
-        return getattr(_serialization, name)
-    if name in ("load_onnx", "OnnxDigitClassifier"):
-        # onnxruntime and numpy, never TensorFlow: for inference-only installs.
-        from . import _onnx_predictor
-
-        return getattr(_onnx_predictor, name)
-    if name == "export_onnx":
-        from ._onnx import export_onnx
-
-        return export_onnx
-    if name == "load_pretrained":
-        from ._pretrained import load_pretrained
-
-        return load_pretrained
-    if name == "read_digits":
-        from .reading import read_digits
-
-        return read_digits
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
