@@ -16,22 +16,55 @@ def load_pretrained():
     """Load the digit classifier fitted on MNIST that ships with skdigits.
 
     Nothing is downloaded and nothing is trained: the model file inside the
-    package is read by :func:`~skdigits.load_model`, the safe loader. Each
-    call returns a new estimator, so changing or refitting one does not
-    change the next.
+    package is read by :func:`~skdigits.load_model`, the safe loader, in
+    about a second. Each call returns a new estimator, so changing or
+    refitting one does not change the next.
+
+    The network is the documented best single network of
+    ``CNNDigitClassifier`` (``filters=(32, 64)``, ``dense_units=256``,
+    rotation, shift and zoom augmentation), trained in float32 for
+    30 epochs on all 60,000 MNIST training images with ``random_state=0``
+    by ``benchmarks/train_pretrained.py``, which makes it again (see
+    :ref:`pretrained`). It predicts with test-time augmentation
+    (``tta_shift=1``: the mean over the image and its four one-pixel
+    shifts) and scores 99.60 % on the 10,000 MNIST test images (99.53 %
+    with ``tta_shift=0``, five times faster). Through
+    :class:`~skdigits.preprocessing.MNISTNormalizer` it reads 93.5 % of
+    scikit-learn's 8x8 digits and 97.4 % of printed digits rendered in many
+    fonts and styles with ``stroke_width=2.8`` (88.2 % without;
+    ``benchmarks/real_digits.py``). The file takes 3.7 MB.
 
     Returns
     -------
     estimator : CNNDigitClassifier
-        Fitted on the 60,000 MNIST training images: 28 x 28 grey images,
-        light ink on a dark background, values 0 to 255, classes the ints
-        0 to 9. Images of other digits are brought to that form by
-        :class:`~skdigits.preprocessing.MNISTNormalizer`.
+        Fitted: 28 x 28 grey images, light ink on a dark background, values
+        0 to 255 (MNIST's form), classes the ints 0 to 9. Bring other digit
+        images to that form with
+        :class:`~skdigits.preprocessing.MNISTNormalizer`, or read whole
+        fields of digits with :func:`~skdigits.read_digits`.
 
     Raises
     ------
     FileNotFoundError
         If the package was installed without its data file.
+
+    See Also
+    --------
+    read_digits : Read fields of several digits with this model.
+    load_model : Load a model file of your own.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skdigits import load_pretrained
+    >>> from skdigits.preprocessing import MNISTNormalizer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> reader = make_pipeline(MNISTNormalizer(), load_pretrained())
+    >>> reader.predict(X[:10])
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> y[:10]
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     """
     from ._serialization import load_model
 

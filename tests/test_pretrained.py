@@ -38,11 +38,11 @@ def test_load_pretrained_is_a_fitted_mnist_classifier(pretrained):
 def test_each_call_returns_a_new_estimator(pretrained):
     other = skdigits.load_pretrained()
     assert other is not pretrained and other.model_ is not pretrained.model_
-    other.set_params(tta_shift=1)
+    other.set_params(tta_shift=0)
     other.model_.layers[-1].kernel.assign(
         np.zeros(other.model_.layers[-1].kernel.shape)
     )
-    assert pretrained.tta_shift == 0
+    assert pretrained.tta_shift == 1
     assert np.abs(pretrained.model_.layers[-1].kernel.numpy()).sum() > 0
 
 
@@ -72,9 +72,10 @@ def test_documented_accuracy_is_measured_on_mnist_test(pretrained, mnist_data_ho
     path = _pretrained.pretrained_path()
     _, metadata = skdigits.load_model(path, return_metadata=True)
     assert accuracy == pytest.approx(metadata["mnist_test_accuracy"], abs=1e-12)
-    assert accuracy >= 0.996
+    assert accuracy >= 0.996  # the floor for the shipped model
     documented = re.search(
-        r"([\d.]+) % on the 10,000 MNIST test", _pretrained.load_pretrained.__doc__
+        r"scores\s+([\d.]+)\s+%\s+on\s+the\s+10,000\s+MNIST\s+test",
+        _pretrained.load_pretrained.__doc__,
     )
     assert documented, "load_pretrained's docstring states its test accuracy"
     assert float(documented.group(1)) == pytest.approx(100 * accuracy, abs=0.005)
@@ -85,7 +86,7 @@ def test_reads_sklearn_digits_through_the_normalizer(pretrained):
 
     X, y = load_digits(return_X_y=True)
     accuracy = np.mean(pretrained.predict(MNISTNormalizer().fit_transform(X)) == y)
-    assert accuracy >= 0.85  # a different data set, written by other people
+    assert accuracy >= 0.90  # a different data set, written by other people
 
 
 def test_missing_file_is_a_clear_error(monkeypatch, tmp_path):
