@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+from skdigits import load_model
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCHMARKS = os.path.join(ROOT, "benchmarks")
 
@@ -31,7 +33,7 @@ def bench_mnist():
     return _module("bench_mnist.py")
 
 
-def _smoke(script, json_path, data_home):
+def _smoke(script, json_path, data_home, *args):
     """Run ``script --smoke`` as a user would; its results and its stdout."""
     env = {
         **os.environ,
@@ -43,7 +45,7 @@ def _smoke(script, json_path, data_home):
     }
     completed = subprocess.run(
         [sys.executable, os.path.join(BENCHMARKS, script), "--smoke"]
-        + ["--json", str(json_path)],
+        + ["--json", str(json_path), *map(str, args)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -414,3 +416,25 @@ def test_bench_reading_smoke(mnist_data_home, tmp_path):
     labels = [t["target"] for t in results["targets"]]
     assert "touching exact" in labels and "6-digit field read (ms)" in labels
     assert "targets:" in stdout and "6-digit field" in stdout
+
+
+@pytest.mark.slow
+def test_train_pretrained_smoke(mnist_data_home, tmp_path):
+    """The shipped model's recipe runs, and writes a model file of the budget."""
+    model = tmp_path / "model.zip"
+    results, stdout = _smoke(
+        "train_pretrained.py",
+        tmp_path / "pretrained.json",
+        mnist_data_home,
+        "-o",
+        model,
+    )
+    assert f"model written to {model}" in stdout
+    clf, metadata = load_model(model, return_metadata=True)
+    assert clf.precision_ == "float32" and clf.tta_shift == 1
+    assert metadata["mnist_test_accuracy"] == results["accuracy"]
+    assert results["file_bytes"] == os.path.getsize(model)
+    assert results["header"]["config"]["smoke"] is True
+    assert not [
+        p for p in os.listdir(tmp_path) if p not in {"model.zip", "pretrained.json"}
+    ]
