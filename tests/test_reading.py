@@ -468,6 +468,35 @@ def test_read_splits_touching_digits(mnist_reader, clear_digits):
     assert reading.text == text
 
 
+@pytest.fixture(scope="module")
+def clear_train_digits(mnist_reader, mnist_data_home):
+    """MNIST training digits the reader never saw, read right and surely."""
+    from skdigits.datasets import fetch_mnist
+
+    X, y = fetch_mnist(subset="train", data_home=mnist_data_home, return_X_y=True)
+    X, y = X[10000:10600], y[10000:10600]  # mnist_reader is fitted on X[:6000]
+    proba = mnist_reader.predict_proba(X)
+    sure = (proba.argmax(axis=1) == y) & (proba.max(axis=1) > 0.99)
+    return {d: X[sure & (y == d)] for d in range(10)}
+
+
+def test_read_splits_a_pair_the_network_is_sure_of_as_one(
+    mnist_reader, clear_train_digits, monkeypatch
+):
+    # A "1" overlapping a "4": the network is as sure of the pair as of a
+    # "4", so summed raw log-probabilities kept it whole; softened, two
+    # clear digits beat one.
+    text = "146"
+    image, _ = compose_field(
+        _digits(clear_train_digits, text), 10, gap=(-2, -1), angle=0, specks=(0, 0)
+    )
+    assert len(segment_digits(image)) < len(text)  # they do touch
+    assert read_digits(image, classifier=mnist_reader).text == text
+    monkeypatch.setattr(read_module, "TEMPERATURE", 1.0)
+    monkeypatch.setattr(read_module, "DIGIT_REWARD", 0.0)
+    assert read_digits(image, classifier=mnist_reader).text == "46"
+
+
 def test_read_a_broken_digit_as_one(mnist_reader, clear_digits):
     text = "505"
     image, boxes = compose_field(
