@@ -497,6 +497,17 @@ def test_read_splits_a_pair_the_network_is_sure_of_as_one(
     assert read_digits(image, classifier=mnist_reader).text == "46"
 
 
+def test_contour_valleys_find_where_two_digits_touch():
+    from skdigits.reading._segment import _contour_valleys
+
+    mask = np.zeros((20, 21), dtype=bool)
+    mask[:, 1:9] = mask[:, 12:20] = True  # two digits' ink
+    mask[12:, 9:12] = True  # joined by a thick stroke along the bottom
+    valleys = _contour_valleys(mask, 3)
+    assert valleys and abs(valleys[0] - 10) <= 1  # the top edge dips at 10
+    assert _contour_valleys(np.ones((20, 21), dtype=bool), 3) == []  # a block
+
+
 def test_read_a_broken_digit_as_one(mnist_reader, clear_digits):
     text = "505"
     image, boxes = compose_field(

@@ -16,8 +16,8 @@ from ._segment import check_image, check_polarity, is_real, segment_field
 #: rejected. Chosen on fields composed from MNIST *training* digits and on
 #: printed fields of other seeds than the benchmark's, never on its test
 #: fields (``benchmarks/bench_reading.py --tune``): the highest threshold
-#: that rejected at most 5% of the strings read right (4.5% of 1,842; it
-#: caught 36% of the 158 wrong ones).
+#: that rejected at most 5% of the strings read right (4.5% of 1,850; it
+#: caught 34% of the 150 wrong ones).
 DEFAULT_REJECT_THRESHOLD = 0.8
 
 #: Default of ``max_pixels``: larger images are refused, not read; that of
@@ -147,12 +147,14 @@ def read_digits(
        another piece horizontally) merged.
     4. A piece wider than the digits are high may be several touching
        digits: candidate cuts are placed at minima of its vertical ink
-       projection and where it would divide evenly, and each candidate
-       segmentation (digits 0.15 to 1.2 heights wide, or the piece uncut up
-       to 2 heights) is scored by the classifier's confidence in its digits
-       (a reward per digit read with a clear margin over the other classes,
-       so that two clear digits beat one pair the network is as sure of)
-       and how digit-like their widths are; the best one is kept.
+       projection, where it would divide evenly and, in a piece wider than
+       most digits, at the valleys of its upper and lower contours; each
+       candidate segmentation (digits 0.15 to 1.2 heights wide, or the
+       piece uncut up to 2 heights) is scored by the classifier's
+       confidence in its digits (a reward per digit read with a clear
+       margin over the other classes, so that two clear digits beat one
+       pair the network is as sure of) and how digit-like their widths
+       are; the best one is kept.
     5. Every piece is brought to MNIST form by
        :class:`~skdigits.preprocessing.MNISTNormalizer` and classified.
 
