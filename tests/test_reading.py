@@ -508,6 +508,14 @@ def test_contour_valleys_find_where_two_digits_touch():
     assert _contour_valleys(np.ones((20, 21), dtype=bool), 3) == []  # a block
 
 
+def test_count_margin_is_the_lead_over_another_number_of_digits():
+    # Two pieces (1 + 1) against the blob whole (1.5), or one digit alone.
+    edges = {(0, 1): 0, (1, 2): 1, (0, 2): 2}
+    score = np.array([1.0, 1.0, 1.5])
+    assert read_module._count_margin(2, edges, score, 2) == pytest.approx(0.5)
+    assert read_module._count_margin(1, {(0, 1): 0}, score, 1) == np.inf
+
+
 def test_read_a_broken_digit_as_one(mnist_reader, clear_digits):
     text = "505"
     image, boxes = compose_field(

@@ -16,9 +16,10 @@ from ._segment import check_image, check_polarity, is_real, segment_field
 #: rejected. Chosen on fields composed from MNIST *training* digits and on
 #: printed fields of other seeds than the benchmark's, never on its test
 #: fields (``benchmarks/bench_reading.py --tune``): the highest threshold
-#: that rejected at most 5% of the strings read right (4.5% of 1,850; it
-#: caught 34% of the 150 wrong ones).
-DEFAULT_REJECT_THRESHOLD = 0.8
+#: that rejected at most 5% of the strings read right, with the digits of
+#: close-call segmentations (REJECT_MARGIN) also rejected (4.8% of 1,850;
+#: it caught 47% of the 150 wrong ones).
+DEFAULT_REJECT_THRESHOLD = 0.75
 
 #: Default of ``max_pixels``: larger images are refused, not read; that of
 #: load_digit_images, checked on a file's header before it is decoded.
@@ -36,6 +37,12 @@ _TYPICAL_WIDTH = (0.25, 1.2)
 WIDTH_PENALTY = 0.1
 TEMPERATURE = 5.0
 DIGIT_REWARD = 3.0
+# A touching run whose best segmentation scores less than this above the
+# best with another number of digits is a close call: its digits are
+# rejected (when reject_threshold > 0), however sure of each the network is.
+# With DEFAULT_REJECT_THRESHOLD, chosen on fields of MNIST training digits:
+# 47% of wrong strings rejected instead of 34%, 4.8% of right ones.
+REJECT_MARGIN = 0.6
 # Probabilities are floored here before their log (float32's smallest normal).
 _MIN_PROBA = 1e-37
 
@@ -61,7 +68,9 @@ class FieldReading:
         ``x1`` and ``y1`` exclusive: ``image[y0:y1, x0:x1]`` holds it.
     rejected : ndarray of bool of shape (n_digits,)
         True for the digits whose ``confidence`` is below the
-        ``reject_threshold`` they were read with: not sure.
+        ``reject_threshold`` they were read with, or (with a threshold above
+        0) cut from touching ink that could nearly as well be another number
+        of digits: not sure.
     classes : ndarray of shape (n_classes,)
         The classifier's classes, the columns of ``proba``.
 
@@ -175,9 +184,11 @@ def read_digits(
         784 values 0-255, such as a Pipeline. None loads the model that
         ships with skdigits, :func:`~skdigits.load_pretrained` (load it once
         and pass it when reading many batches).
-    reject_threshold : float, default=0.8
+    reject_threshold : float, default=0.75
         A digit read with a probability below this is marked in
-        ``rejected``. The default was chosen on fields of MNIST training
+        ``rejected``, as are, when it is above 0, the digits of a run of
+        touching digits that could nearly as well be cut into another
+        number of digits. The default was chosen on fields of MNIST training
         digits and printed fields other than the benchmark's (see
         ``benchmarks/bench_reading.py --tune``): the highest that rejected
         at most 5% of the right strings there. 0 rejects nothing.
@@ -432,6 +443,21 @@ def _best_path(last, edges, fallback, score):
     return path[::-1]
 
 
+def _count_margin(last, edges, score, n_chosen):
+    """How far the best segmentation beats the best with another digit count."""
+    if last < 2 or not n_chosen:
+        return math.inf
+    best = np.full((last + 1, last + 1), -np.inf)  # position, pieces so far
+    best[0, 0] = 0.0
+    for (i, j), index in sorted(edges.items(), key=lambda e: e[0][1]):
+        np.maximum(best[j, 1:], best[i, :-1] + score[index], out=best[j, 1:])
+    totals = best[last]
+    if not np.isfinite(totals[n_chosen]):
+        return math.inf
+    others = np.delete(totals, n_chosen)
+    return float(totals[n_chosen] - others.max()) if others.size else math.inf
+
+
 def _piece_scores(proba, inked, candidates):
     """The score of each candidate piece as one digit of a segmentation.
 
@@ -485,10 +511,13 @@ def _read_arrays(arrays, classifier, classes, reject_threshold, polarity, stroke
 
     readings = []
     for plan in plans:
-        chosen = []
+        chosen, close = [], []
         for last, edges, fallback in plan:
             edges = {edge: i for edge, i in edges.items() if inked[i]}
-            chosen += _best_path(last, edges, fallback, score)
+            path = _best_path(last, edges, fallback, score)
+            margin = _count_margin(last, edges, score, len(path))
+            chosen += path
+            close += [margin < REJECT_MARGIN] * len(path)
         rows = proba[chosen].reshape(len(chosen), n_classes)
         labels = classes[rows.argmax(axis=1)] if len(chosen) else classes[:0]
         confidence = rows.max(axis=1) if len(chosen) else np.zeros(0)
@@ -500,7 +529,8 @@ def _read_arrays(arrays, classifier, classes, reject_threshold, polarity, stroke
                 proba=rows,
                 confidence=confidence,
                 boxes=boxes.reshape(len(chosen), 4),
-                rejected=confidence < reject_threshold,
+                rejected=(confidence < reject_threshold)
+                | (np.array(close, dtype=bool) & (reject_threshold > 0)),
                 classes=classes.copy(),
             )
         )
