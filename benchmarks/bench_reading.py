@@ -112,7 +112,7 @@ def edit_distance(a, b):
     return previous[-1]
 
 
-def score(readings, truths):
+def score(readings, truths, threshold):
     right = np.array([r.text == t for r, t in zip(readings, truths, strict=True)])
     flagged = np.array([r.any_rejected for r in readings])
     digit = [
@@ -129,6 +129,10 @@ def score(readings, truths):
         "right_rejected": fraction(flagged[right]),
         "_right": right,
         "_min_confidence": np.array([r.min_confidence for r in readings]),
+        # Rejected for a close-call segmentation, whatever the threshold.
+        "_cut_rejected": np.array(
+            [bool((r.rejected & (r.confidence >= threshold)).any()) for r in readings]
+        ),
     }
 
 
@@ -153,9 +157,10 @@ def tradeoff(rows, thresholds):
     """Fraction of wrong and right strings with a digit below each threshold."""
     right = np.concatenate([row["_right"] for row in rows])
     low = np.concatenate([row["_min_confidence"] for row in rows])
+    cut = np.concatenate([row["_cut_rejected"] for row in rows])
     table = []
     for threshold in thresholds:
-        flagged = low < threshold
+        flagged = (low < threshold) | (cut & (threshold > 0))
         table.append(
             {
                 "threshold": threshold,
@@ -237,14 +242,16 @@ def main(argv=None):
         start = time.perf_counter()
         readings = read_digits(images, classifier=clf, reject_threshold=threshold)
         seconds = time.perf_counter() - start
-        results[category] = score(readings, truths)
+        results[category] = score(readings, truths, threshold)
         results[category]["ms_per_field_batched"] = 1000 * seconds / len(images)
         results[category]["examples_wrong"] = [
             [t, r.text] for r, t in zip(readings, truths, strict=True) if r.text != t
         ][:5]
     rows = [results[c] for c in categories]
     right = np.concatenate([row["_right"] for row in rows])
-    flagged = np.concatenate([row["_min_confidence"] < threshold for row in rows])
+    flagged = np.concatenate(
+        [(row["_min_confidence"] < threshold) | row["_cut_rejected"] for row in rows]
+    )
     results["all"] = {
         "n_fields": int(len(right)),
         "exact": float(right.mean()),
@@ -258,6 +265,7 @@ def main(argv=None):
     for row in rows:
         row.pop("_right")
         row.pop("_min_confidence")
+        row.pop("_cut_rejected")
 
     print(
         f"\n{'fields':<12}{'n':>5}{'digits':>8}{'per-digit':>11}{'exact':>8}"

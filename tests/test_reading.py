@@ -468,6 +468,54 @@ def test_read_splits_touching_digits(mnist_reader, clear_digits):
     assert reading.text == text
 
 
+@pytest.fixture(scope="module")
+def clear_train_digits(mnist_reader, mnist_data_home):
+    """MNIST training digits the reader never saw, read right and surely."""
+    from skdigits.datasets import fetch_mnist
+
+    X, y = fetch_mnist(subset="train", data_home=mnist_data_home, return_X_y=True)
+    X, y = X[10000:10600], y[10000:10600]  # mnist_reader is fitted on X[:6000]
+    proba = mnist_reader.predict_proba(X)
+    sure = (proba.argmax(axis=1) == y) & (proba.max(axis=1) > 0.99)
+    return {d: X[sure & (y == d)] for d in range(10)}
+
+
+def test_read_splits_a_pair_the_network_is_sure_of_as_one(
+    mnist_reader, clear_train_digits, monkeypatch
+):
+    # A "1" overlapping a "4": the network is as sure of the pair as of a
+    # "4", so summed raw log-probabilities kept it whole; softened, two
+    # clear digits beat one.
+    text = "146"
+    image, _ = compose_field(
+        _digits(clear_train_digits, text), 10, gap=(-2, -1), angle=0, specks=(0, 0)
+    )
+    assert len(segment_digits(image)) < len(text)  # they do touch
+    assert read_digits(image, classifier=mnist_reader).text == text
+    monkeypatch.setattr(read_module, "TEMPERATURE", 1.0)
+    monkeypatch.setattr(read_module, "DIGIT_REWARD", 0.0)
+    assert read_digits(image, classifier=mnist_reader).text == "46"
+
+
+def test_contour_valleys_find_where_two_digits_touch():
+    from skdigits.reading._segment import _contour_valleys
+
+    mask = np.zeros((20, 21), dtype=bool)
+    mask[:, 1:9] = mask[:, 12:20] = True  # two digits' ink
+    mask[12:, 9:12] = True  # joined by a thick stroke along the bottom
+    valleys = _contour_valleys(mask, 3)
+    assert valleys and abs(valleys[0] - 10) <= 1  # the top edge dips at 10
+    assert _contour_valleys(np.ones((20, 21), dtype=bool), 3) == []  # a block
+
+
+def test_count_margin_is_the_lead_over_another_number_of_digits():
+    # Two pieces (1 + 1) against the blob whole (1.5), or one digit alone.
+    edges = {(0, 1): 0, (1, 2): 1, (0, 2): 2}
+    score = np.array([1.0, 1.0, 1.5])
+    assert read_module._count_margin(2, edges, score, 2) == pytest.approx(0.5)
+    assert read_module._count_margin(1, {(0, 1): 0}, score, 1) == np.inf
+
+
 def test_read_a_broken_digit_as_one(mnist_reader, clear_digits):
     text = "505"
     image, boxes = compose_field(

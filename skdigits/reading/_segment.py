@@ -47,6 +47,11 @@ MAX_PIECE_WIDTH = 1.2
 MAX_WHOLE_WIDTH = 2.0
 _CUTS_PER_DIGIT = 3
 _MAX_CUTS = 40
+# A piece wider than this fraction of the digit height (wider than most
+# single digits) also gets cuts at the valleys of its upper and lower
+# contours: on fields of MNIST training digits, 0.754 -> 0.770 of touching
+# fields read right, the others unchanged.
+VALLEY_WIDTH = 1.1
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -293,9 +298,11 @@ class Field:
 
         Minima of the blob's vertical ink projection (columns where few
         pixels are ink, where two digits meet), with the positions that
-        divide the blob evenly into as many digits as its width suggests;
-        never closer than ``MIN_PIECE_WIDTH`` digit heights to an end. At
-        most ``_CUTS_PER_DIGIT`` per expected digit.
+        divide the blob evenly into as many digits as its width suggests,
+        and, for a blob wider than ``VALLEY_WIDTH`` heights, the valleys of
+        its upper and lower contours; never closer than ``MIN_PIECE_WIDTH``
+        digit heights to an end. At most ``_CUTS_PER_DIGIT`` minima and as
+        many valleys per expected digit.
         """
         height = self.digit_height
         projection = self.mask(blob).sum(axis=0).astype(float)
@@ -320,6 +327,10 @@ class Field:
                 break
             if all(abs(x - c) > 2 for c in chosen):
                 chosen.append(int(x))
+        if width > VALLEY_WIDTH * height:
+            for x in _contour_valleys(self.mask(blob), margin)[:limit]:
+                if all(abs(x - c) > 2 for c in chosen):
+                    chosen.append(int(x))
         window = max(1, round(0.1 * height))
         for k in range(2, expected + 2):
             for i in range(1, k):
@@ -331,6 +342,34 @@ class Field:
                 if all(abs(best - c) > 2 for c in chosen):
                     chosen.append(best)
         return sorted(chosen[:_MAX_CUTS])
+
+
+def _contour_valleys(mask, margin):
+    """Columns where the upper contour dips lowest or the lower rises highest.
+
+    Where two digits touch, the ink's top edge dips between them (seen from
+    above) or its bottom edge rises (seen from below), even where a stroke
+    crosses the column. Deepest first, at least ``margin`` from the ends.
+    """
+    n_rows, width = mask.shape
+    inner = np.arange(margin, width - margin)
+    if not inner.size:
+        return []
+    inked = mask.any(axis=0)
+    # How far the top edge lies below the box's top, the bottom edge above
+    # its bottom (the whole height for an empty column).
+    from_top = np.where(inked, mask.argmax(axis=0), n_rows).astype(float)
+    from_bottom = np.where(inked, mask[::-1].argmax(axis=0), n_rows).astype(float)
+    found = []
+    for depth in (from_top, from_bottom):
+        depth = ndimage.uniform_filter1d(depth, 3, mode="nearest")
+        d = depth[inner]
+        peak = (d >= depth[inner - 1]) & (d >= depth[np.minimum(inner + 1, width - 1)])
+        # Only valleys deeper than a tenth of the blob's height count.
+        peak &= d - depth.min() > 0.1 * n_rows
+        found.append(np.stack([inner[peak], d[peak]], axis=1))
+    found = np.concatenate(found)
+    return found[np.argsort(-found[:, 1], kind="stable"), 0].astype(int).tolist()
 
 
 def _without_slivers(mask):
