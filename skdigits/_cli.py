@@ -298,7 +298,7 @@ def _build_parser():
         metavar="P",
         help=(
             "mark digits read with a probability below P as rejected "
-            "(default: that of skdigits.read_digits, 0.75)"
+            "(default: that of skdigits.read_digits, 0.9)"
         ),
     )
     read.add_argument(

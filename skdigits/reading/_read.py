@@ -17,9 +17,10 @@ from ._segment import check_image, check_polarity, is_real, segment_field
 #: printed fields of other seeds than the benchmark's, never on its test
 #: fields (``benchmarks/bench_reading.py --tune``): the highest threshold
 #: that rejected at most 5% of the strings read right, with the digits of
-#: close-call segmentations (REJECT_MARGIN) also rejected (4.8% of 1,850;
-#: it caught 47% of the 150 wrong ones).
-DEFAULT_REJECT_THRESHOLD = 0.75
+#: close-call segmentations (REJECT_MARGIN) also rejected. With the shipped
+#: model (load_pretrained): 0.9, which rejected 4.4% of the 1,830 right
+#: strings and caught 49% of the 170 wrong ones (0.95: 5.8% and 54%).
+DEFAULT_REJECT_THRESHOLD = 0.9
 
 #: Default of ``max_pixels``: larger images are refused, not read; that of
 #: load_digit_images, checked on a file's header before it is decoded.
@@ -184,14 +185,15 @@ def read_digits(
         784 values 0-255, such as a Pipeline. None loads the model that
         ships with skdigits, :func:`~skdigits.load_pretrained` (load it once
         and pass it when reading many batches).
-    reject_threshold : float, default=0.75
+    reject_threshold : float, default=0.9
         A digit read with a probability below this is marked in
         ``rejected``, as are, when it is above 0, the digits of a run of
         touching digits that could nearly as well be cut into another
         number of digits. The default was chosen on fields of MNIST training
         digits and printed fields other than the benchmark's (see
         ``benchmarks/bench_reading.py --tune``): the highest that rejected
-        at most 5% of the right strings there. 0 rejects nothing.
+        at most 5% of the right strings there, with the model that ships
+        with skdigits. 0 rejects nothing.
     polarity : {"auto", "dark_on_light", "light_on_dark"}, default="auto"
         Colours of ink and paper. ``"auto"`` takes the colour of most of the
         pixels for the paper.
