@@ -10,7 +10,6 @@ never TensorFlow, so a service that only predicts can run without it.
 """
 
 import json
-import math
 import os
 
 import numpy as np
@@ -20,11 +19,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _input, _tta
 from ._serialization import (
-    _LABEL_KINDS,
-    _checked_int,
-    _checked_shape,
     _decode,
     check_format,
+    checked_layout,
 )
 
 #: The key of the model metadata entry that holds skdigits' JSON document.
@@ -421,31 +418,7 @@ def _read_header(session, name):
 
 def _fitted_state(header, session):
     """The classifier's attributes from the metadata, checked against the graph."""
-    classes_dtype = np.dtype(header["classes"]["dtype"])
-    if classes_dtype.kind not in _LABEL_KINDS:
-        raise ValueError(f"unsupported class label dtype {classes_dtype}")
-    values = header["classes"]["values"]
-    if not isinstance(values, list):
-        raise ValueError("classes must be a list")
-    classes = np.array([_decode(v) for v in values], dtype=classes_dtype)
-    if classes.ndim != 1 or len(classes) < 2:
-        raise ValueError("classes must be a list of at least 2 labels")
-    if not np.array_equal(np.unique(classes), classes):
-        raise ValueError("classes must be unique and sorted")
-    n_features = _checked_int(header["n_features_in"], "n_features_in", 1)
-    image_shape = _checked_shape(header["image_shape"], "image_shape", 1, 3)
-    if math.prod(image_shape) != n_features:
-        raise ValueError(f"image_shape {image_shape} has not {n_features} values")
-    input_scale = header["input_scale"]
-    if (
-        isinstance(input_scale, bool)
-        or not isinstance(input_scale, int | float)
-        or not math.isfinite(input_scale)
-        or input_scale <= 0
-    ):
-        raise ValueError(
-            f"input_scale must be a finite number > 0, got {input_scale!r}"
-        )
+    classes, n_features, image_shape, input_scale = checked_layout(header, 2)
     precision = header["precision"]
     if precision not in ("float32", "bfloat16"):
         raise ValueError(f"unknown precision {precision!r}")

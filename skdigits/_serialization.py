@@ -815,30 +815,7 @@ def _restore(header, network):
     fitted = header["fitted"]
     if not isinstance(fitted, dict):
         raise ValueError("fitted is not a dict")
-    classes_dtype = np.dtype(fitted["classes"]["dtype"])
-    if classes_dtype.kind not in _LABEL_KINDS:
-        raise ValueError(f"unsupported class label dtype {classes_dtype}")
-    classes = np.array(
-        [_decode(v) for v in fitted["classes"]["values"]], dtype=classes_dtype
-    )
-    if classes.ndim != 1 or len(classes) < 1:
-        raise ValueError("classes must be a non-empty list")
-    if not np.array_equal(np.unique(classes), classes):
-        raise ValueError("classes must be unique and sorted")
-    n_features = _checked_int(fitted["n_features_in"], "n_features_in", 1)
-    image_shape = _checked_shape(fitted["image_shape"], "image_shape", 1, 3)
-    if math.prod(image_shape) != n_features:
-        raise ValueError(f"image_shape {image_shape} has not {n_features} values")
-    input_scale = fitted["input_scale"]
-    if (
-        isinstance(input_scale, bool)
-        or not isinstance(input_scale, int | float)
-        or not math.isfinite(input_scale)
-        or input_scale <= 0
-    ):
-        raise ValueError(
-            f"input_scale must be a finite number > 0, got {input_scale!r}"
-        )
+    classes, n_features, image_shape, input_scale = checked_layout(fitted, 1)
     if not isinstance(fitted["X_dtype"], str):
         raise ValueError(f"X_dtype must be a dtype's name, got {fitted['X_dtype']!r}")
     X_shape = _checked_shape(fitted["X_shape"], "X_shape", 0)
@@ -909,6 +886,41 @@ def _restore(header, network):
     estimator.history_ = {str(k): list(v) for k, v in history.items()}
     estimator.best_epoch_ = best_epoch
     return estimator
+
+
+def checked_layout(state, min_classes):
+    """``classes``, ``n_features_in``, ``image_shape``, ``input_scale`` of a file.
+
+    ``state`` is the part of a model or ONNX file's JSON header that holds
+    them; any value of the wrong type or out of range is a ValueError (the
+    caller names the file).
+    """
+    classes_dtype = np.dtype(state["classes"]["dtype"])
+    if classes_dtype.kind not in _LABEL_KINDS:
+        raise ValueError(f"unsupported class label dtype {classes_dtype}")
+    values = state["classes"]["values"]
+    if not isinstance(values, list):
+        raise ValueError("classes must be a list")
+    classes = np.array([_decode(v) for v in values], dtype=classes_dtype)
+    if classes.ndim != 1 or len(classes) < min_classes:
+        raise ValueError(f"classes must be a list of at least {min_classes} labels")
+    if not np.array_equal(np.unique(classes), classes):
+        raise ValueError("classes must be unique and sorted")
+    n_features = _checked_int(state["n_features_in"], "n_features_in", 1)
+    image_shape = _checked_shape(state["image_shape"], "image_shape", 1, 3)
+    if math.prod(image_shape) != n_features:
+        raise ValueError(f"image_shape {image_shape} has not {n_features} values")
+    input_scale = state["input_scale"]
+    if (
+        isinstance(input_scale, bool)
+        or not isinstance(input_scale, int | float)
+        or not math.isfinite(input_scale)
+        or input_scale <= 0
+    ):
+        raise ValueError(
+            f"input_scale must be a finite number > 0, got {input_scale!r}"
+        )
+    return classes, n_features, image_shape, input_scale
 
 
 def _checked_int(value, field, minimum):

@@ -186,3 +186,25 @@ def test_read_as_a_subprocess(files):
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split()[:2] == [path, text]
     assert completed.stderr == ""
+
+
+def test_read_takes_an_onnx_file_as_the_model(files, tmp_path):
+    pytest.importorskip("tf2onnx")
+    pytest.importorskip("onnxruntime")
+    from skdigits import export_onnx, load_model
+
+    onnx_path = tmp_path / "reader.onnx"
+    export_onnx(load_model(files.model), onnx_path)
+    paths = [path for path, _ in files.fields]
+    readings = []
+    for model in (files.model, onnx_path):
+        status, out, err = _run(["read", *paths, "--model", model, "--json"])
+        assert status == 0, err
+        readings.append(json.loads(out))
+    keras_readings, onnx_readings = readings
+    assert [r["text"] for r in onnx_readings] == [text for _, text in files.fields]
+    assert [r["text"] for r in keras_readings] == [text for _, text in files.fields]
+    for keras_reading, onnx_reading in zip(keras_readings, onnx_readings, strict=True):
+        assert onnx_reading["min_probability"] == pytest.approx(
+            keras_reading["min_probability"], abs=2e-2
+        )
