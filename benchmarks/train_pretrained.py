@@ -147,6 +147,7 @@ def main(argv=None):
     clf, fit_s, (X_test, y_test) = train(smoke=args.smoke, changes=args.params)
     proba, scores = evaluate(clf, X_test, y_test)
     head = bench_mnist.header({"smoke": args.smoke, "n_threads": N_THREADS})
+    head["machine"]["threads"] = N_THREADS  # set by train(), not by the environment
     results = {
         "header": head,
         "recipe": {

@@ -418,7 +418,6 @@ def _evaluate(args):
             _check_figure_path(path)
     if args.samples:
         _plotting()
-    _check_model_file(args.model)
     estimator, metadata = _load_model(args.model, verbose=args.verbose)
     dataset = args.dataset or metadata.get("dataset") or _guess_dataset(estimator)
     if dataset not in DATASETS:
@@ -523,8 +522,15 @@ def _export(args):
     if os.path.exists(args.model) and os.path.exists(output):
         if os.path.samefile(args.model, output):
             raise CommandError(f"cannot write {output!r}: it is the model file")
-    if args.opset is not None and args.opset < 1:
-        raise CommandError(f"--opset must be a positive int, got {args.opset}")
+    if _is_onnx(args.model):
+        raise CommandError(
+            f"{args.model!r} is an ONNX file already: export takes a model file "
+            "written by 'skdigits train' or skdigits.save_model"
+        )
+    from ._onnx import MIN_OPSET  # no TensorFlow: checked before it starts
+
+    if args.opset is not None and args.opset < MIN_OPSET:
+        raise CommandError(f"--opset must be at least {MIN_OPSET}, got {args.opset}")
     _check_model_file(args.model)
     _check_output(output)
     estimator, metadata = _load_model(args.model, verbose=args.verbose)
@@ -536,6 +542,10 @@ def _export(args):
         export_onnx(estimator, output, target_opset=args.opset, metadata=metadata)
     except ImportError as exc:
         raise CommandError(str(exc)) from None
+    except ValueError as exc:
+        if "target_opset" not in str(exc):
+            raise
+        raise CommandError(str(exc).replace("target_opset", "--opset")) from None
     seconds = time.perf_counter() - start
     height, width, channels = estimator.image_shape_
     _print_table(
@@ -966,12 +976,18 @@ def _start_tensorflow(verbose=False):
     (:func:`_tensorflow_log_filtered`), and the ones below the level dropped.
     """
     if "tensorflow" not in sys.modules:
-        if verbose:
-            import tensorflow  # noqa: F401
-        else:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-            with _tensorflow_log_filtered(os.environ["TF_CPP_MIN_LOG_LEVEL"]):
+        try:
+            if verbose:
                 import tensorflow  # noqa: F401
+            else:
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+                with _tensorflow_log_filtered(os.environ["TF_CPP_MIN_LOG_LEVEL"]):
+                    import tensorflow  # noqa: F401
+        except ImportError as exc:  # an inference-only install (see ONNX docs)
+            raise CommandError(
+                f"this command needs TensorFlow, which cannot be imported ({exc}): "
+                "install tensorflow, or give an ONNX model (.onnx) with --model"
+            ) from None
     from . import _runtime
 
     try:

@@ -248,10 +248,10 @@ class OnnxDigitClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like
-            Images: flat rows of ``n_features_in_`` values, or
-            ``(n, height, width)`` or ``(n, height, width, channels)``
-            images with as many values, in the range the estimator was fit
-            on; NaN and infinity are refused.
+            Images: flat rows of ``n_features_in_`` values, or images of
+            shape ``image_shape_`` (``(n, height, width)`` or ``(n, height,
+            width, channels)``), in the range the estimator was fit on; NaN
+            and infinity are refused.
 
         Returns
         -------

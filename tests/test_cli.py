@@ -336,7 +336,12 @@ def _error_cases():
         (["export", model, "-o", "{tmp}/model.zip"], "ends in .onnx"),
         (["export", model, "-o", "{tmp}/no/model.onnx"], "no such directory"),
         (["export", model, "-o", "{tmp}/m.onnx", "--opset", "0"], "--opset must"),
-        (["export", model, "-o", "{tmp}/m.onnx", "--opset", "99"], "target_opset"),
+        (["export", model, "-o", "{tmp}/m.onnx", "--opset", "5"], "at least 13"),
+        (
+            ["export", model, "-o", "{tmp}/m.onnx", "--opset", "99"],
+            "--opset must be in",
+        ),
+        (["export", "{tmp}/m.onnx"], "is an ONNX file already"),
     ]
 
 
@@ -608,6 +613,30 @@ def test_predict_and_evaluate_read_onnx_files_alike(trained, exported, images):
     assert "8x8 digits (held out)" in reports[1]
     accuracies = [float(r.split("accuracy:")[1].split()[0]) for r in reports]
     assert accuracies[1] == pytest.approx(accuracies[0], abs=tolerance)
+
+
+def test_a_model_file_without_tensorflow_is_one_line(images, tmp_path):
+    """An inference-only install: a .zip model needs TensorFlow, said in one line."""
+    code = (
+        "import sys\n"
+        "class NoTensorFlow:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in ('tensorflow', 'keras'):\n"
+        "            raise ImportError(f'No module named {name!r}')\n"
+        "sys.meta_path.insert(0, NoTensorFlow())\n"
+        "from skdigits._cli import main\n"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "predict", *images],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == "" and done.stderr.count("\n") == 1
+    assert "needs TensorFlow" in done.stderr and ".onnx" in done.stderr
 
 
 def test_predict_an_onnx_file_without_tensorflow(exported, images, tmp_path):

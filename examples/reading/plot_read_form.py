@@ -117,7 +117,7 @@ for label, reading, expected in zip(labels, readings, truth, strict=True):
 # --------------------
 # Each digit's box is in the field image's pixels (``reading.boxes``), green
 # when the classifier is sure of it and red when it is rejected: below
-# ``reject_threshold`` (0.8 by default), a digit a person should check.
+# ``reject_threshold`` (0.9 by default), a digit a person should check.
 from skdigits.plotting import FieldReadingDisplay
 
 # sphinx_gallery_thumbnail_number = 2

@@ -206,9 +206,11 @@ def read_digits(
         (0.963 and 0.997 exact against 0.947 and 0.987 with 2.8), and it is
         three times faster.
     max_pixels : int or None, default=40_000_000
-        Images of more pixels are refused with a ValueError naming them.
-        None sets no limit (Pillow's own decompression-bomb limit still
-        applies to files).
+        Images of more pixels are refused with a ValueError naming them; a
+        file is refused from the size its header declares, before it is
+        decoded, and read no further than 4 bytes a pixel of the cap (160
+        MB at least). None sets no limit (Pillow's own decompression-bomb
+        limit still applies to files).
 
     Returns
     -------
@@ -307,23 +309,25 @@ def _as_list(images):
 
 def _load(item, index, max_pixels):
     if _is_path(item):
+        # Refused from the header's size, before decoding, past max_pixels;
+        # the file may hold at most 4 bytes a pixel (uncompressed RGBA).
+        # None: no cap of ours (Pillow's own limit still applies).
+        no_cap = max_pixels is None
         name = repr(os.fsdecode(item))
-        # Refused from the header's size, before decoding, past max_pixels.
-        no_cap = max_pixels is None  # Pillow's own limit still applies
         array = _image_io._load_one(
-            item, sys.maxsize if no_cap else max_pixels, _image_io.MAX_BYTES
+            item,
+            sys.maxsize if no_cap else max_pixels,
+            sys.maxsize if no_cap else max(_image_io.MAX_BYTES, 4 * max_pixels),
         )
-    else:
-        name = f"image {index}"
-        array = check_image(item, name)
+        return check_image(array, name)
+    name = f"image {index}"
+    array = check_image(item, name)
     n_pixels = array.shape[0] * array.shape[1]
     if max_pixels is not None and n_pixels > max_pixels:
         raise ValueError(
             f"{name} is too large to read: {array.shape[1]}x{array.shape[0]} = "
             f"{n_pixels:,} pixels, more than max_pixels={max_pixels:,}."
         )
-    if _is_path(item):
-        array = check_image(array, name)
     return array
 
 
