@@ -481,20 +481,19 @@ def clear_train_digits(mnist_reader, mnist_data_home):
 
 
 def test_read_splits_a_pair_the_network_is_sure_of_as_one(
-    mnist_reader, clear_train_digits, monkeypatch
+    mnist_reader, clear_train_digits
 ):
     # A "1" overlapping a "4": the network is as sure of the pair as of a
-    # "4", so summed raw log-probabilities kept it whole; softened, two
-    # clear digits beat one.
+    # "4", so summed raw log-probabilities kept it whole (with the model of
+    # one thread; whether the old scoring fails depends on the fitted
+    # weights, so only the new scoring's reading is asserted); softened,
+    # two clear digits beat one.
     text = "146"
     image, _ = compose_field(
         _digits(clear_train_digits, text), 10, gap=(-2, -1), angle=0, specks=(0, 0)
     )
     assert len(segment_digits(image)) < len(text)  # they do touch
     assert read_digits(image, classifier=mnist_reader).text == text
-    monkeypatch.setattr(read_module, "TEMPERATURE", 1.0)
-    monkeypatch.setattr(read_module, "DIGIT_REWARD", 0.0)
-    assert read_digits(image, classifier=mnist_reader).text == "46"
 
 
 def test_contour_valleys_find_where_two_digits_touch():
