@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _input, _tta
 from ._serialization import (
+    DAMAGED_STATE_ERRORS,
     _decode,
     check_format,
     checked_layout,
@@ -297,15 +298,7 @@ class OnnxDigitClassifier(ClassifierMixin, BaseEstimator):
         header = _read_header(session, name)
         try:
             state, metadata = _fitted_state(header, session)
-        except (
-            AttributeError,
-            IndexError,
-            KeyError,
-            OverflowError,
-            RecursionError,
-            TypeError,
-            ValueError,
-        ) as exc:
+        except DAMAGED_STATE_ERRORS as exc:
             raise ValueError(
                 f"{name} is a damaged skdigits ONNX file: its skdigits metadata "
                 f"is invalid ({exc})."

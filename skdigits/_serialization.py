@@ -226,15 +226,7 @@ def load_model(path, *, return_metadata=False):
         metadata = _decode(header.get("metadata", {"__dict__": {}}))
         if not isinstance(metadata, dict):
             raise TypeError("metadata is not a dict")
-    except (
-        AttributeError,
-        IndexError,
-        KeyError,
-        OverflowError,
-        RecursionError,
-        TypeError,
-        ValueError,
-    ) as exc:
+    except DAMAGED_STATE_ERRORS as exc:
         raise ValueError(
             f"{name} is a damaged skdigits model file: its state is invalid ({exc})."
         ) from exc
@@ -455,6 +447,19 @@ def _header(estimator, metadata):
         "fitted": fitted,
         "metadata": metadata,
     }
+
+
+#: What reading a JSON state of the wrong shape or types can raise: turned
+#: into a ValueError naming the file by load_model and load_onnx.
+DAMAGED_STATE_ERRORS = (
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    RecursionError,
+    TypeError,
+    ValueError,
+)
 
 
 def check_format(header, name, *, kind, where, format_name, format_version):
