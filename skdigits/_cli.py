@@ -461,12 +461,7 @@ def _evaluate(args):
 def _predict(args):
     args.model = _model_path(args.model)
     _check_model_file(args.model)
-    from .preprocessing import load_digit_images
-
-    with warnings.catch_warnings(record=True) as caught:
-        images = load_digit_images(args.images)
-    for warning in caught:  # e.g. an animated GIF's: one line each
-        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
+    images = _read_image_files(args.images)
     estimator, _ = _load_model(args.model, verbose=args.verbose)
     X = _to_model_input(images, estimator)
     # The normaliser gives an image without ink (blank paper, or nothing
@@ -561,18 +556,11 @@ def _export(args):
 
 
 def _read(args):
-    from .reading._read import DEFAULT_MAX_PIXELS, _load
+    from .reading import _read
 
     args.model = _model_path(args.model)
     _check_model_file(args.model)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        # Every file is read (and refused, naming it) before TensorFlow starts.
-        images = [
-            _load(path, i, DEFAULT_MAX_PIXELS) for i, path in enumerate(args.images)
-        ]
-    for warning in caught:  # e.g. an animated GIF's: one line each
-        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
+    images = _read_image_files(args.images, max_pixels=_read.DEFAULT_MAX_PIXELS)
     estimator, _ = _load_model(args.model, verbose=args.verbose)
     from .reading import read_digits
 
@@ -782,6 +770,22 @@ def _check_figure_path(path):
 def _is_onnx(path):
     """Whether the command line reads ``path`` as an ONNX file: by its name."""
     return os.fspath(path).lower().endswith(".onnx")
+
+
+def _read_image_files(paths, **caps):
+    """The images of ``paths`` (load_digit_images), before TensorFlow starts.
+
+    Every file is read, or refused naming it, first; a warning (e.g. that
+    of an animated GIF, whose first frame is read) is one line on stderr.
+    """
+    from .preprocessing import load_digit_images
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images = load_digit_images(paths, **caps)
+    for warning in caught:
+        print(f"skdigits: warning: {warning.message}", file=sys.stderr)
+    return images
 
 
 def _model_path(path):
