@@ -224,6 +224,7 @@ def keras_network(clf):
         input_scale=255.0,
         filters=tuple(clf.filters),
         kernel_size=clf.kernel_size,
+        convs_per_block=clf.convs_per_block,
         padding=clf.padding,
         dense_units=clf.dense_units,
         dropout=clf.dropout,

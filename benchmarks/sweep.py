@@ -33,6 +33,8 @@ SHIFT = {"shift_range": 0.1}
 WIDE = {"filters": [32, 64], "dense_units": 256}
 LONG = {"callbacks__early_stopping__patience": 40}  # the schedule runs to its end
 LAST = {"callbacks__early_stopping__restore_best_weights": False}  # keep the last
+# The first block one 5x5 convolution instead of two 3x3 ones.
+STEM5 = {"kernel_size": [5, 3], "convs_per_block": [1, 2]}
 
 #: name -> parameters (``precision`` defaults to "bfloat16": see --precision).
 CONFIGS = {
@@ -58,6 +60,77 @@ CONFIGS = {
     "wide_aug_e30": {**WIDE, **AUG, "epochs": 30, **LONG},
     "wide_aug_e30_norestore": {**WIDE, **AUG, "epochs": 30, **LONG, **LAST},
     "aug_e20_b128": {**AUG, "epochs": 20, "batch_size": 128, **LONG},
+    # Session 6: where the arithmetic goes (the wide network's second
+    # convolution, 32 -> 32 filters on 24 x 24 maps, is half of it), batch
+    # size and peak rate, a one-cycle-like schedule (long warm-up).
+    "stem5_aug_e8_norestore": {
+        **WIDE,
+        **AUG,
+        **STEM5,
+        "epochs": 8,
+        **LONG,
+        **LAST,
+    },
+    "stride2_aug_e8_norestore": {
+        **WIDE,
+        **AUG,
+        "stem": [[3, 1], [3, 2]],
+        "epochs": 8,
+        **LONG,
+        **LAST,
+    },
+    "wide_aug_e8_b512_norestore": {
+        **WIDE,
+        **AUG,
+        "batch_size": 512,
+        "learning_rate": 6e-3,
+        "epochs": 8,
+        **LONG,
+        **LAST,
+    },
+    "wide_aug_e8_cycle_norestore": {
+        **WIDE,
+        **AUG,
+        "learning_rate": 6e-3,
+        "callbacks__lr_schedule__warmup_epochs": 2.5,
+        "epochs": 8,
+        **LONG,
+        **LAST,
+    },
+    "wide_aug_e8_all": {**WIDE, **AUG, "epochs": 8, "validation_split": 0.0},
+    "stem5_aug_e8_all": {
+        **WIDE,
+        **AUG,
+        **STEM5,
+        "epochs": 8,
+        "validation_split": 0.0,
+    },
+    # Augmentation strength: half and one and a half times AUG.
+    "stem5_augweak_e8_all": {
+        **WIDE,
+        **STEM5,
+        "rotation_range": 5,
+        "shift_range": 0.05,
+        "zoom_range": 0.05,
+        "epochs": 8,
+        "validation_split": 0.0,
+    },
+    "stem5_augstrong_e8_all": {
+        **WIDE,
+        **STEM5,
+        "rotation_range": 15,
+        "shift_range": 0.15,
+        "zoom_range": 0.15,
+        "epochs": 8,
+        "validation_split": 0.0,
+    },
+    "stem5_aug_e10_all": {
+        **WIDE,
+        **AUG,
+        **STEM5,
+        "epochs": 10,
+        "validation_split": 0.0,
+    },
     # The best configuration of 2026-11-25 (99.57 % in float32 in 21-25 min).
     "best_previous": {
         **WIDE,
@@ -72,20 +145,29 @@ SMOKE = {"filters": [4], "dense_units": 8, "epochs": 1}
 
 
 def lever_estimator(params):
-    """The estimator of one configuration, with ``ema`` and label smoothing."""
+    """The estimator of one configuration, with the levers it does not offer.
+
+    ``ema`` and ``label_smoothing`` recompile the network; ``stem`` replaces
+    its first block (``build_cnn``'s ``stem``: ``(kernel_size, strides)`` of
+    each convolution).
+    """
     import keras
 
     from skdigits import CNNDigitClassifier
+    from skdigits._network import build_cnn
 
     params = dict(params)
     ema = params.pop("ema", None)
     smoothing = params.pop("label_smoothing", 0.0)
-    if not (ema or smoothing):
+    stem = params.pop("stem", None)
+    if not (ema or smoothing or stem):
         return CNNDigitClassifier().set_params(**params)
 
     class LeverClassifier(CNNDigitClassifier):
         def _keras_build_fn(self, meta):
-            model = super()._keras_build_fn(meta)
+            model = build_cnn(**self._network_kwargs(meta), stem=stem)
+            if not (ema or smoothing):
+                return model
             optimizer = keras.optimizers.Adam(
                 float(self.learning_rate), use_ema=bool(ema), ema_momentum=ema or 0.99
             )

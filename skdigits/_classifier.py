@@ -14,7 +14,7 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _callbacks, _input, _precision, _runtime, _tta
-from ._network import build_cnn, inference_function
+from ._network import build_cnn, inference_function, per_block
 from ._validation import check_int, check_real, is_int
 
 # Images per forward pass in predict_proba: large enough to amortise the
@@ -37,9 +37,17 @@ class CNNDigitClassifier(KerasClassifier):
     Parameters
     ----------
     filters : tuple of int, default=(16, 32)
-        Filters of the two convolutions of each block; one block per entry.
-    kernel_size : int, default=3
-        Side of the square convolution kernels.
+        Filters of the convolutions of each block (two by default, see
+        ``convs_per_block``); one block per entry.
+    kernel_size : int or tuple of int, default=3
+        Side of the square convolution kernels; a tuple gives each block's,
+        one per entry of ``filters``.
+    convs_per_block : int or tuple of int, default=2
+        Convolutions in each block; a tuple gives each block's, one per
+        entry of ``filters``. ``filters=(32, 64), kernel_size=(5, 3),
+        convs_per_block=(1, 2)`` makes the first block one 5 x 5
+        convolution: half the arithmetic of two 3 x 3 ones on the large
+        first maps (see :ref:`benchmarks`).
     padding : {"auto", "valid", "same"}, default="auto"
         Padding of the convolutions. ``"valid"`` (none) shrinks each map by
         ``kernel_size - 1`` and, on 28 x 28 images, costs half the arithmetic
@@ -197,6 +205,7 @@ class CNNDigitClassifier(KerasClassifier):
         *,
         filters=(16, 32),
         kernel_size=3,
+        convs_per_block=2,
         padding="auto",
         dense_units=128,
         dropout=0.25,
@@ -218,6 +227,7 @@ class CNNDigitClassifier(KerasClassifier):
     ):
         self.filters = filters
         self.kernel_size = kernel_size
+        self.convs_per_block = convs_per_block
         self.padding = padding
         self.dense_units = dense_units
         self.dropout = dropout
@@ -391,7 +401,7 @@ class CNNDigitClassifier(KerasClassifier):
                 name, self.get_params()[name], "an int >= 0", type_error=ValueError
             )
         _tta.check_shift(self.tta_shift)
-        for name in ("epochs", "batch_size", "kernel_size"):
+        for name in ("epochs", "batch_size"):
             check_int(name, getattr(self, name), "a positive int", minimum=1)
         filters = self.filters
         if (
@@ -404,6 +414,8 @@ class CNNDigitClassifier(KerasClassifier):
                 "filters must be a non-empty sequence of positive ints, "
                 f"got {filters!r}"
             )
+        for name in ("kernel_size", "convs_per_block"):
+            self._check_per_block(name, len(tuple(filters)))
         _precision.check_precision(self.precision)
         if self.padding not in ("auto", "valid", "same"):
             raise ValueError(
@@ -429,6 +441,18 @@ class CNNDigitClassifier(KerasClassifier):
                 "callbacks must be a list of keras.callbacks.Callback instances "
                 f"or None, got {callbacks!r}. The default callbacks are set "
                 "through callbacks__<name>__<argument> parameters."
+            )
+
+    def _check_per_block(self, name, n_blocks):
+        """A positive int, or a tuple of one per block of ``filters``."""
+        value = getattr(self, name)
+        if not isinstance(value, (list, tuple)):
+            check_int(name, value, "a positive int or a tuple of them", minimum=1)
+            return
+        if len(value) != n_blocks or not all(is_int(v) and v > 0 for v in value):
+            raise ValueError(
+                f"{name} must be a positive int or a tuple of one positive int "
+                f"per block of filters ({n_blocks}), got {value!r}"
             )
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
@@ -468,12 +492,17 @@ class CNNDigitClassifier(KerasClassifier):
 
     def _keras_build_fn(self, meta):
         """The scikeras model-building hook: the network for the fitted data."""
-        return build_cnn(
+        return build_cnn(**self._network_kwargs(meta))
+
+    def _network_kwargs(self, meta):
+        """``build_cnn``'s arguments for these parameters and the fitted data."""
+        return dict(
             image_shape=meta["image_shape_"],
             n_classes=meta["n_classes_"],
             input_scale=meta["input_scale_"],
             filters=tuple(int(f) for f in self.filters),
-            kernel_size=int(self.kernel_size),
+            kernel_size=per_block(self.kernel_size, len(self.filters)),
+            convs_per_block=per_block(self.convs_per_block, len(self.filters)),
             padding=self.padding,
             dense_units=int(self.dense_units),
             dropout=float(self.dropout),
@@ -695,14 +724,12 @@ class CNNDigitClassifier(KerasClassifier):
         _tta.check_shift(self.tta_shift)
         X, _ = self._validate_data(X)
         forward = inference_function(self.model_)
-        outputs = []
-        for start in range(0, len(X), _PREDICT_BATCH):
-            views = _tta.shifted_views(
-                X[start : start + _PREDICT_BATCH], self.tta_shift
-            )
-            proba = [keras.ops.convert_to_numpy(forward(view)) for view in views]
-            outputs.append(np.mean(proba, axis=0, dtype=np.float64))
-        return np.concatenate(outputs)
+        return _tta.mean_proba(
+            lambda views: keras.ops.convert_to_numpy(forward(views)),
+            X,
+            self.tta_shift,
+            _PREDICT_BATCH,
+        )
 
     def predict(self, X):
         """Predicted class of each image.

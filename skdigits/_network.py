@@ -17,6 +17,13 @@ AUTO_VALID_MIN_SIDE = 16
 _inference_functions = weakref.WeakKeyDictionary()
 
 
+def per_block(value, n_blocks):
+    """An int or a sequence of ``n_blocks`` ints, as a tuple of one per block."""
+    if isinstance(value, (list, tuple)):
+        return tuple(int(v) for v in value)
+    return (int(value),) * n_blocks
+
+
 def build_cnn(
     *,
     image_shape,
@@ -34,11 +41,14 @@ def build_cnn(
     shift_range=0.0,
     zoom_range=0.0,
     precision="float32",
+    convs_per_block=2,
+    stem=None,
 ):
     """Build and compile the digit CNN.
 
-    The network is, for each entry of ``filters``, a block of two convolutions
-    (ReLU, optional batch normalisation), a 2x2 max-pooling and dropout; then
+    The network is, for each entry of ``filters``, a block of convolutions
+    (two by default; ReLU, optional batch normalisation), a 2x2 max-pooling
+    and dropout; then
     a dense ReLU layer with dropout and a softmax output. It is compiled with
     Adam and sparse categorical cross-entropy (the same loss as categorical
     cross-entropy, on integer labels).
@@ -57,8 +67,8 @@ def build_cnn(
         Inputs are divided by this in the first layer.
     filters : sequence of int
         Filters of the convolutions in each block.
-    kernel_size : int
-        Side of the square convolution kernels.
+    kernel_size : int or sequence of int
+        Side of the square convolution kernels; a sequence gives each block's.
     dense_units : int
         Units of the dense layer; 0 leaves it out.
     dropout : float
@@ -86,6 +96,13 @@ def build_cnn(
         bfloat16 (Keras' ``mixed_bfloat16`` policy: weights kept in float32);
         the input scaling, the augmentation and the softmax output layer stay
         in float32, so the loss and the probabilities are float32 as well.
+    convs_per_block : int or sequence of int, default=2
+        Convolutions in each block; a sequence gives each block's.
+    stem : sequence of (int, int), optional
+        The first block's convolutions as ``(kernel_size, strides)`` pairs, in
+        place of two of ``kernel_size``; a stride above 1 replaces the block's
+        pooling. Not an estimator parameter: a lever measured by
+        ``benchmarks/sweep.py`` (e.g. ``((5, 1),)``: one 5x5 convolution).
 
     Returns
     -------
@@ -109,12 +126,18 @@ def build_cnn(
     if padding == "auto":
         small = min(image_shape[:2]) < AUTO_VALID_MIN_SIDE
         padding = "same" if small else "valid"
+    kernel_sizes = per_block(kernel_size, len(filters))
+    n_convs = per_block(convs_per_block, len(filters))
     for block, n_filters in enumerate(filters, start=1):
-        for conv in (1, 2):
-            fits = all(side >= kernel_size for side in x.shape[1:3])
+        convs = ((kernel_sizes[block - 1], 1),) * n_convs[block - 1]
+        if stem and block == 1:
+            convs = tuple(stem)
+        for conv, (size, strides) in enumerate(convs, start=1):
+            fits = all(side >= size for side in x.shape[1:3])
             x = layers.Conv2D(
                 n_filters,
-                kernel_size,
+                size,
+                strides=strides,
                 padding=padding if fits else "same",
                 use_bias=not batch_norm,
                 activation=None if batch_norm else "relu",
@@ -128,9 +151,10 @@ def build_cnn(
                 x = layers.Activation(
                     "relu", name=f"block{block}_relu{conv}", dtype=compute
                 )(x)
-        x = layers.MaxPooling2D(
-            2, padding="same", name=f"block{block}_pool", dtype=compute
-        )(x)
+        if all(strides == 1 for _, strides in convs):
+            x = layers.MaxPooling2D(
+                2, padding="same", name=f"block{block}_pool", dtype=compute
+            )(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"block{block}_dropout", dtype=compute)(x)
     x = layers.Flatten(name="flatten", dtype=compute)(x)

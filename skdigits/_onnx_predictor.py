@@ -262,16 +262,12 @@ class OnnxDigitClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X, _, _ = _input.check_images(self, X, reset=False)
         X = _input.as_image_batch(X, self.image_shape_)
-        outputs = []
-        for start in range(0, len(X), _PREDICT_BATCH):
-            batch = X[start : start + _PREDICT_BATCH]
-            views = _tta.shifted_views(batch, self.tta_shift_)
-            proba = [
-                self.session_.run([self._output], {self._input: view})[0]
-                for view in views
-            ]
-            outputs.append(np.mean(proba, axis=0, dtype=np.float64))
-        return np.concatenate(outputs)
+        return _tta.mean_proba(
+            lambda views: self.session_.run([self._output], {self._input: views})[0],
+            X,
+            self.tta_shift_,
+            _PREDICT_BATCH,
+        )
 
     def predict(self, X):
         """Predicted class of each image.

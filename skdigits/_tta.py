@@ -58,3 +58,49 @@ def shifted_views(images, shift):
                     )
                 view[tuple(kept)] = images[tuple(source)]
             yield view
+
+
+def mean_proba(forward, images, shift, batch_size):
+    """The probabilities of ``images``, each averaged over its views.
+
+    The views of a run of images go through ``forward`` in one call of at
+    most ``batch_size`` images: five calls on a few images cost about twice
+    one call on all of them.
+
+    Parameters
+    ----------
+    forward : callable
+        Maps a batch of images to their probabilities (anything
+        ``numpy.asarray`` takes), one row per image.
+    images : ndarray of shape (n_images, height, width, channels)
+        The images.
+    shift : int
+        As for :func:`shifted_views`; 0 predicts the images alone.
+    batch_size : int
+        The most images per call of ``forward``.
+
+    Returns
+    -------
+    ndarray of shape (n_images, n_classes)
+        float64 probabilities: the mean over the views of each image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdigits._tta import mean_proba
+    >>> def ink_share(batch):  # a toy "network": the share of ink a view keeps
+    ...     kept = batch.sum(axis=(1, 2, 3)) / 9.0
+    ...     return np.stack([kept, 1 - kept], axis=1)
+    >>> images = np.ones((2, 3, 3, 1), dtype=np.float32)
+    >>> mean_proba(ink_share, images, 1, batch_size=4).round(3).tolist()
+    [[0.733, 0.267], [0.733, 0.267]]
+    """
+    n_views = 5 if shift else 1
+    step = max(1, batch_size // n_views)
+    outputs = []
+    for start in range(0, len(images), step):
+        chunk = images[start : start + step]
+        views = np.concatenate(list(shifted_views(chunk, shift))) if shift else chunk
+        proba = np.asarray(forward(views)).reshape(n_views, len(chunk), -1)
+        outputs.append(proba.mean(axis=0, dtype=np.float64))
+    return np.concatenate(outputs)

@@ -534,6 +534,13 @@ def test_bad_parameters_are_clear_errors(small):
         ({"tta_shift": False}, TypeError, "tta_shift must be an int >= 0"),
         ({"kernel_size": np.int64(0)}, ValueError, "kernel_size must be a positive"),
         (
+            {"kernel_size": (5, 3)},
+            ValueError,
+            r"one positive int per block of filters \(1\), got \(5, 3\)",
+        ),
+        ({"convs_per_block": (0,)}, ValueError, "convs_per_block must be a positive"),
+        ({"convs_per_block": 1.5}, TypeError, "convs_per_block must be a positive int"),
+        (
             {"callbacks__early_stopping__patience": -1},
             ValueError,
             "callbacks__early_stopping__patience must be an int >= 0",

@@ -53,6 +53,36 @@ def test_auto_padding_threshold():
         assert _conv_sides(model)[0] == first
 
 
+def _conv_kernels(model):
+    return [
+        (layer.kernel_size[0], layer.strides[0])
+        for layer in model.layers
+        if type(layer).__name__ == "Conv2D"
+    ]
+
+
+@pytest.mark.parametrize(
+    "kernel_size, convs_per_block, kernels, sides",
+    [
+        (3, 2, [3, 3, 3, 3], [26, 24, 10, 8]),
+        ((5, 3), (1, 2), [5, 3, 3], [24, 10, 8]),  # one 5x5, then two 3x3
+        ([3, 5], [2, 1], [3, 3, 5], [26, 24, 8]),
+        (3, 1, [3, 3], [26, 11]),
+    ],
+)
+def test_kernel_size_and_convs_per_block_shape_each_block(
+    kernel_size, convs_per_block, kernels, sides
+):
+    params = {**NETWORK, "kernel_size": kernel_size}
+    model = build_cnn(
+        image_shape=(28, 28, 1), convs_per_block=convs_per_block, **params
+    )
+    assert [k for k, _ in _conv_kernels(model)] == kernels
+    assert _conv_sides(model) == sides
+    pools = [layer.name for layer in model.layers if "pool" in layer.name]
+    assert pools == ["block1_pool", "block2_pool"]  # one after every block
+
+
 @pytest.fixture(scope="module")
 def model():
     return build_cnn(image_shape=(8, 8, 1), padding="same", **NETWORK)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skdigits import CNNDigitClassifier
-from skdigits._tta import shifted_views
+from skdigits._tta import mean_proba, shifted_views
 
 
 def test_shifted_views_move_the_ink_and_fill_with_zeros():
@@ -27,6 +27,29 @@ def test_a_shift_past_the_edge_leaves_a_blank_view():
 def test_no_shift_is_the_image_alone():
     image = np.ones((1, 3, 3, 1))
     assert [v is image for v in shifted_views(image, 0)] == [True]
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+@pytest.mark.parametrize("batch_size", [1, 4, 5, 12, 1000])
+def test_mean_proba_batches_the_views_and_averages_them(shift, batch_size):
+    rng = np.random.RandomState(0)
+    images = rng.rand(7, 4, 4, 1).astype(np.float32)
+    weights = rng.rand(16, 3)
+    calls = []
+
+    def forward(batch):  # a toy network: a fixed linear map of the pixels
+        calls.append(len(batch))
+        return batch.reshape(len(batch), -1) @ weights
+
+    proba = mean_proba(forward, images, shift, batch_size)
+    views = list(shifted_views(images, shift))
+    expected = np.mean([v.reshape(7, -1) @ weights for v in views], axis=0)
+    np.testing.assert_allclose(proba, expected, rtol=1e-6)
+    assert proba.dtype == np.float64 and proba.shape == (7, 3)
+    assert max(calls) <= max(batch_size, len(views))  # the cap, or one image's views
+    assert sum(calls) == 7 * len(views)  # every view of every image, once
+    if batch_size >= 7 * len(views):
+        assert calls == [7 * len(views)]  # all of them in one call
 
 
 @pytest.fixture(scope="module")
