@@ -25,6 +25,7 @@ Run from the repository root (MNIST in the scikit-learn data home)::
     python benchmarks/bench_reading.py                     # the pretrained model
     python benchmarks/bench_reading.py --model model.zip   # another model file
     python benchmarks/bench_reading.py --tune --model model.zip
+    python benchmarks/bench_reading.py --verifier none     # no segmentation verifier
     python benchmarks/bench_reading.py --smoke             # seconds, for CI
 
 Results go to ``benchmarks/results/bench_reading.json`` (``--name``, ``--json``).
@@ -153,6 +154,32 @@ def load_classifier(args):
     return load_pretrained(), "pretrained (skdigits.load_pretrained)"
 
 
+def set_constants(items):
+    """Set reading constants ``NAME=VALUE``; the values set, by name."""
+    from skdigits.reading import _read, _segment
+
+    constants = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        module = next((m for m in (_read, _segment) if hasattr(m, name)), None)
+        if module is None or not value:
+            raise SystemExit(f"--set: no reading constant {name!r} (NAME=VALUE)")
+        setattr(module, name, type(getattr(module, name))(value))
+        constants[name] = getattr(module, name)
+    return constants
+
+
+def load_verifier(args):
+    """The ``verifier`` argument of read_digits that ``--verifier`` names."""
+    if args.verifier == "none":
+        return None
+    if args.verifier == "auto":
+        return "auto"
+    from skdigits import load_model
+
+    return load_model(args.verifier)
+
+
 def tradeoff(rows, thresholds):
     """Fraction of wrong and right strings with a digit below each threshold."""
     right = np.concatenate([row["_right"] for row in rows])
@@ -173,7 +200,7 @@ def tradeoff(rows, thresholds):
     return table
 
 
-def latency(clf, X, y, calls):
+def latency(clf, verifier, X, calls):
     from skdigits.reading import read_digits
 
     rng = np.random.RandomState(SEED + 7)
@@ -182,11 +209,11 @@ def latency(clf, X, y, calls):
         for _ in range(10)
     ]
     for image in images:  # warm-up: compiled forward pass, caches
-        read_digits(image, classifier=clf)
+        read_digits(image, classifier=clf, verifier=verifier)
     times = []
     for i in range(calls):
         start = time.perf_counter()
-        read_digits(images[i % len(images)], classifier=clf)
+        read_digits(images[i % len(images)], classifier=clf, verifier=verifier)
         times.append(time.perf_counter() - start)
     return {
         "median_ms": 1000 * statistics.median(times),
@@ -202,6 +229,19 @@ def main(argv=None):
     parser.add_argument("--tune", action="store_true", help="threshold trade-off")
     parser.add_argument("--n-fields", type=int, help="fields per category")
     parser.add_argument("--threshold", type=float, help="reject_threshold to use")
+    parser.add_argument(
+        "--verifier",
+        default="auto",
+        help="a verifier model file, 'auto' (the shipped one) or 'none'",
+    )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="reading constants to try, e.g. VERIFIER_WEIGHT=2 SPLIT_WIDTH=0.8 "
+        "(of skdigits.reading._read or _segment)",
+    )
     parser.add_argument("--name", default=None, help="results/NAME.json")
     parser.add_argument("--json", help="write the results to this path")
     args = parser.parse_args(argv)
@@ -215,6 +255,8 @@ def main(argv=None):
         sizes["n_fields"] = args.n_fields
     threshold = DEFAULT_REJECT_THRESHOLD if args.threshold is None else args.threshold
     clf, model = load_classifier(args)
+    verifier = load_verifier(args)
+    constants = set_constants(args.set)
     subset = "train" if args.tune else "test"
     X, y = fetch_mnist(subset=subset, return_X_y=True)
     fonts = printed_fonts()
@@ -225,6 +267,8 @@ def main(argv=None):
         "model": model,
         "mnist_subset": subset,
         "reject_threshold": threshold,
+        "verifier": args.verifier,
+        "constants": constants,
         "seed": seed,
         "n_fonts": len(fonts),
         **sizes,
@@ -240,7 +284,9 @@ def main(argv=None):
             category, sizes["n_fields"], X, y, seed + offset, fonts
         )
         start = time.perf_counter()
-        readings = read_digits(images, classifier=clf, reject_threshold=threshold)
+        readings = read_digits(
+            images, classifier=clf, reject_threshold=threshold, verifier=verifier
+        )
         seconds = time.perf_counter() - start
         results[category] = score(readings, truths, threshold)
         results[category]["ms_per_field_batched"] = 1000 * seconds / len(images)
@@ -261,7 +307,7 @@ def main(argv=None):
     thresholds = [0.5, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99]
     results["tradeoff"] = tradeoff(rows, thresholds)
     if not args.tune:
-        results["latency"] = latency(clf, X, y, sizes["latency_calls"])
+        results["latency"] = latency(clf, verifier, X, sizes["latency_calls"])
     for row in rows:
         row.pop("_right")
         row.pop("_min_confidence")

@@ -302,6 +302,16 @@ def _build_parser():
         ),
     )
     read.add_argument(
+        "--verifier",
+        default="auto",
+        metavar="FILE",
+        help=(
+            "the segmentation verifier that judges how touching digits are cut: "
+            "'auto' (default: the one that ships with skdigits), 'none', or a "
+            "model or .onnx file of a classifier with a class 10 (not one digit)"
+        ),
+    )
+    read.add_argument(
         "--json",
         action="store_true",
         help=(
@@ -325,6 +335,37 @@ def _add_model_option(parser):
             "that ships with skdigits, fitted on MNIST: skdigits.load_pretrained)"
         ),
     )
+    parser.add_argument(
+        "--tta-shift",
+        type=_count,
+        default=None,
+        metavar="N",
+        help=(
+            "predict with test-time augmentation by N pixels (0: none, about five "
+            "times faster) instead of the model's own tta_shift (the shipped "
+            "model's is 1)"
+        ),
+    )
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}")
+    return value
+
+
+def _with_tta_shift(estimator, shift):
+    """``estimator`` predicting with ``shift`` (``--tta-shift``), if given."""
+    if shift is None:
+        return estimator
+    if hasattr(estimator, "tta_shift_"):  # an ONNX file's, read from the file
+        estimator.tta_shift_ = shift
+        return estimator
+    return estimator.set_params(tta_shift=shift)
 
 
 def _probability(text):
@@ -463,6 +504,7 @@ def _predict(args):
     _check_model_file(args.model)
     images = _read_image_files(args.images)
     estimator, _ = _load_model(args.model, verbose=args.verbose)
+    estimator = _with_tta_shift(estimator, args.tta_shift)
     X = _to_model_input(images, estimator)
     # The normaliser gives an image without ink (blank paper, or nothing
     # left after its background cleaning) as all zeros: no digit to classify.
@@ -560,11 +602,17 @@ def _read(args):
 
     args.model = _model_path(args.model)
     _check_model_file(args.model)
+    verifier = {"auto": "auto", "none": None}.get(args.verifier, args.verifier)
+    if verifier not in ("auto", None):
+        _check_model_file(verifier)
     images = _read_image_files(args.images, max_pixels=_read.DEFAULT_MAX_PIXELS)
     estimator, _ = _load_model(args.model, verbose=args.verbose)
+    estimator = _with_tta_shift(estimator, args.tta_shift)
+    if verifier not in ("auto", None):
+        verifier, _ = _load_model(verifier, verbose=args.verbose)
     from .reading import read_digits
 
-    options = {}
+    options = {"verifier": verifier}
     if args.reject_threshold is not None:
         options["reject_threshold"] = args.reject_threshold
     readings = read_digits(images, classifier=estimator, **options)

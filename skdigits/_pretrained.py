@@ -1,15 +1,23 @@
 """The model that ships in the package: MNIST digits without training first."""
 
+import functools
 import os
 from importlib import resources
 
 #: File name of the shipped model inside the package's ``_data`` folder.
 PRETRAINED_FILE = "mnist_cnn.zip"
+#: File name of the shipped segmentation verifier (see read_digits).
+VERIFIER_FILE = "mnist_pieces.zip"
 
 
 def pretrained_path():
     """Path of the shipped model file (a file written by ``save_model``)."""
     return os.fspath(resources.files("skdigits") / "_data" / PRETRAINED_FILE)
+
+
+def verifier_path():
+    """Path of the shipped segmentation verifier (a ``save_model`` file)."""
+    return os.fspath(resources.files("skdigits") / "_data" / VERIFIER_FILE)
 
 
 def load_pretrained():
@@ -66,12 +74,37 @@ def load_pretrained():
     >>> y[:10]
     array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     """
+    return _load_shipped(pretrained_path(), "pretrained model", "")
+
+
+@functools.lru_cache(maxsize=1)
+def load_verifier():
+    """The segmentation verifier that ships with skdigits, loaded once.
+
+    A ``CNNDigitClassifier`` of the pieces :func:`~skdigits.read_digits`
+    cuts from touching digits: classes 0 to 9, and 10 for a piece that is
+    not one digit (two digits merged, part of one, a part of one with part
+    of its neighbour). Trained by ``benchmarks/train_verifier.py`` on fields
+    of MNIST training digits and printed numbers. One estimator per process,
+    shared by every reading, which never changes it.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the package was installed without its data file.
+    """
+    return _load_shipped(
+        verifier_path(), "segmentation verifier", ", or read with verifier=None"
+    )
+
+
+def _load_shipped(path, what, remedy):
+    """A model file of the package, read by the safe loader."""
     from ._serialization import load_model
 
-    path = pretrained_path()
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"{path}: skdigits' pretrained model is missing from this "
-            "installation; reinstall skdigits"
+            f"{path}: skdigits' {what} is missing from this installation; "
+            f"reinstall skdigits{remedy}"
         )
     return load_model(path)

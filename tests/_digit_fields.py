@@ -130,10 +130,13 @@ def compose_field(
     return np.clip(np.rint(page), 0, 255).astype(np.uint8), boxes
 
 
-def render_number(text, random_state=None, *, fonts=None, height=(16, 60)):
+def render_number(
+    text, random_state=None, *, fonts=None, height=(16, 60), return_boxes=False
+):
     """A printed number in one of the machine's fonts, dark on light paper.
 
-    Returns the grey image (uint8) and the font's path.
+    Returns the grey image (uint8) and the font's path; with
+    ``return_boxes``, also each character's ink box ``(x0, y0, x1, y1)``.
     """
     rng = check_random_state(random_state)
     fonts = fonts if fonts is not None else font_files()
@@ -149,4 +152,12 @@ def render_number(text, random_state=None, *, fonts=None, height=(16, 60)):
     ink_level = rng.uniform(0, 80)
     page = paper + (ink_level - paper) * coverage
     page += rng.normal(0, rng.uniform(1, 6), page.shape)
-    return np.clip(np.rint(page), 0, 255).astype(np.uint8), path
+    page = np.clip(np.rint(page), 0, 255).astype(np.uint8)
+    if not return_boxes:
+        return page, path
+    boxes = []
+    for i, char in enumerate(text):
+        x = margin - left + font.getlength(text[:i])
+        x0, y0, x1, y1 = font.getbbox(char)
+        boxes.append((x + x0, margin - top + y0, x + x1, margin - top + y1))
+    return page, path, np.rint(boxes).astype(int)

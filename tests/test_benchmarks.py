@@ -438,3 +438,48 @@ def test_train_pretrained_smoke(mnist_data_home, tmp_path):
     assert not [
         p for p in os.listdir(tmp_path) if p not in {"model.zip", "pretrained.json"}
     ]
+
+
+def test_fit_profile_smoke(mnist_data_home, tmp_path):
+    results, stdout = _smoke("fit_profile.py", tmp_path / "p.json", mnist_data_home)
+    runs = results["runs"]
+    assert [run["precision"] for run in runs] == ["float32", "bfloat16"]
+    for run in runs:
+        assert run["epochs"] == 1 and run["validation_s"] > 0
+        phases = run["first_epoch_train_s"] + run["validation_s"]
+        assert 0 < phases < run["fit_s"]  # the phases lie inside the fit
+        assert run["outside_epochs_s"] > 0
+    assert "results written to" in stdout
+
+
+@pytest.mark.slow
+def test_train_verifier_smoke(mnist_data_home, tmp_path):
+    """The verifier's recipe labels the reader's own pieces and saves a model."""
+    model = tmp_path / "verifier.zip"
+    results, stdout = _smoke(
+        "train_verifier.py", tmp_path / "v.json", mnist_data_home, "-o", model
+    )
+    assert f"model written to {model}" in stdout
+    clf = load_model(model)
+    assert clf.classes_.tolist() == list(range(11))  # 10: not one digit
+    assert 0.2 < results["junk_share"] < 0.9  # both kinds of piece are made
+    assert results["n_pieces"] > results["n_fields"]
+    assert 0 <= results["held_out"]["junk_recall@0.5"] <= 1
+
+
+def test_verifier_pieces_are_labelled_by_the_digits_they_cover():
+    train_verifier = _module("train_verifier.py")
+    image = np.full((60, 200), 235, dtype=np.uint8)
+    image[15:45, 20:24] = 20  # a "1"
+    image[15:45, 60:64] = 20  # a "1", apart
+    image[15:45, 100:130] = 20  # a block: the "4" is its left half
+    boxes = np.array([[20, 15, 24, 45], [60, 15, 64, 45], [100, 15, 115, 45]])
+    pieces, labels = train_verifier.field_pieces(image, boxes, [1, 7, 4])
+    assert len(pieces) == len(labels)
+    # Each stroke covers its digit's columns; the block (no wider than high,
+    # so not cut) covers the "4"'s with an overlap over union of 0.5: junk.
+    assert labels == [1, 7, train_verifier.JUNK]
+    boxes[2, 2] = 126  # a "4" of 26 of its 30 columns: 0.87, the digit
+    assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7, 4]
+    boxes[2, 2] = 120  # 0.67: in between, not used
+    assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7]

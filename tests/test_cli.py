@@ -210,6 +210,26 @@ def test_predict_json(trained, images):
         assert probabilities[str(result["label"])] == result["probability"]
 
 
+def test_predict_tta_shift_overrides_the_models(trained, images, tmp_path):
+    from skdigits import load_model, save_model
+
+    shifted = tmp_path / "shifted.zip"  # the model, saved with tta_shift=1
+    save_model(load_model(trained.model).set_params(tta_shift=1), shifted)
+    results = []
+    for argv in (
+        ["--model", shifted],
+        ["--model", trained.model, "--tta-shift", "1"],
+        ["--model", shifted, "--tta-shift", "0"],
+        ["--model", trained.model],
+    ):
+        status, out, err = _run(["predict", *argv, *images, "--json"])
+        assert status == 0, err
+        results.append([r["probabilities"] for r in json.loads(out)])
+    assert results[1] == results[0]  # --tta-shift 1 predicts as tta_shift=1
+    assert results[2] == results[3]  # and 0 as the model without it
+    assert results[0] != results[3]
+
+
 def test_predict_says_blank_for_an_image_without_ink(trained, images, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("L", (64, 64), 255).save(blank)

@@ -133,8 +133,42 @@ def test_read_json(files):
             "expected a number in [0, 1], got '2'",
         ),
         (lambda f, t: ["read", t / "notes.png", "--model", f.model], "notes.png"),
+        (
+            lambda f, t: ["read", f.blank, "--model", f.model, "--tta-shift", "-1"],
+            "expected an int >= 0, got '-1'",
+        ),
+        (
+            lambda f, t: [
+                "read",
+                f.blank,
+                "--model",
+                f.model,
+                "--verifier",
+                t / "v.zip",
+            ],
+            "v.zip",
+        ),
+        (
+            lambda f, t: [
+                "read",
+                f.fields[0][0],
+                "--model",
+                f.model,
+                "--verifier",
+                f.model,
+            ],
+            "verifier must have the class 10",
+        ),
     ],
-    ids=["missing-image", "missing-model", "bad-threshold", "not-an-image"],
+    ids=[
+        "missing-image",
+        "missing-model",
+        "bad-threshold",
+        "not-an-image",
+        "bad-tta-shift",
+        "missing-verifier",
+        "verifier-without-class-10",
+    ],
 )
 def test_read_errors_are_one_line_and_exit_2(files, tmp_path, make_argv, message):
     (tmp_path / "notes.png").write_text("not an image")
@@ -143,6 +177,25 @@ def test_read_errors_are_one_line_and_exit_2(files, tmp_path, make_argv, message
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("skdigits: error: ")
     assert message in err
+
+
+def test_read_with_another_or_no_verifier(files):
+    from skdigits._pretrained import verifier_path
+
+    paths = [path for path, _ in files.fields]
+    argv = ["read", *paths, "--model", files.model, "--json"]
+    default = json.loads(_run(argv)[1])
+    named = json.loads(_run([*argv, "--verifier", verifier_path()])[1])
+    assert named == default  # "auto" is the shipped file
+    status, out, err = _run([*argv, "--verifier", "none"])
+    assert status == 0, err
+    # Separated fields read the same without the verifier.
+    assert [r["text"] for r in json.loads(out)] == [t for _, t in files.fields]
+    status, out, err = _run([*argv, "--tta-shift", "1"])
+    assert status == 0, err
+    augmented = json.loads(out)
+    assert [r["text"] for r in augmented] == [t for _, t in files.fields]
+    assert augmented[0]["min_probability"] != default[0]["min_probability"]
 
 
 def test_read_without_model_or_pretrained_file_says_so(files, monkeypatch, tmp_path):
@@ -202,6 +255,14 @@ def test_read_takes_an_onnx_file_as_the_model(files, tmp_path):
         assert status == 0, err
         readings.append(json.loads(out))
     keras_readings, onnx_readings = readings
+    # --tta-shift sets the ONNX file's shift too: 1 pixel moves the values.
+    status, out, err = _run(
+        ["read", *paths, "--model", onnx_path, "--json", "--tta-shift", "1"]
+    )
+    assert status == 0, err
+    shifted = json.loads(out)
+    assert [r["text"] for r in shifted] == [text for _, text in files.fields]
+    assert shifted[0]["min_probability"] != onnx_readings[0]["min_probability"]
     assert [r["text"] for r in onnx_readings] == [text for _, text in files.fields]
     assert [r["text"] for r in keras_readings] == [text for _, text in files.fields]
     for keras_reading, onnx_reading in zip(keras_readings, onnx_readings, strict=True):

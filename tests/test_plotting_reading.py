@@ -49,7 +49,8 @@ def _close_figures():
 
 
 def test_from_estimator_boxes_confident_green_and_rejected_red():
-    display = FieldReadingDisplay.from_estimator(_Stub(), _field())
+    # The stub's answers alone decide: no verifier.
+    display = FieldReadingDisplay.from_estimator(_Stub(), _field(), verifier=None)
     reading = display.reading
     assert reading.text == "77"
     assert reading.rejected.tolist() == [False, True]
@@ -71,7 +72,9 @@ def test_from_estimator_threshold_and_files(tmp_path):
 
     path = tmp_path / "field.png"
     Image.fromarray(_field()).save(path)
-    display = FieldReadingDisplay.from_estimator(_Stub(), path, reject_threshold=0.4)
+    display = FieldReadingDisplay.from_estimator(
+        _Stub(), path, reject_threshold=0.4, verifier=None
+    )
     assert [box.get_edgecolor() for box in display.boxes_] == [GREEN, GREEN]
     with pytest.raises(ValueError, match="one field image"):
         FieldReadingDisplay.from_estimator(_Stub(), [path, path])

@@ -102,3 +102,53 @@ def test_metadata_says_how_it_was_made():
     assert "train_pretrained.py" in metadata["description"]
     assert metadata["cpu"] and metadata["versions"]["tensorflow"]
     json.dumps(metadata)  # plain JSON values
+
+
+# --- the segmentation verifier that read_digits uses -----------------------------
+
+
+def test_shipped_verifier_is_small_and_knows_what_is_not_a_digit():
+    from skdigits.reading._read import NOT_A_DIGIT
+
+    path = _pretrained.verifier_path()
+    assert os.path.isfile(path), f"{path} is not in the package"
+    assert os.path.getsize(path) <= 2**20  # far less than the classifier
+    verifier = _pretrained.load_verifier()
+    assert verifier is _pretrained.load_verifier()  # loaded once a process
+    np.testing.assert_array_equal(verifier.classes_, np.arange(11))
+    assert NOT_A_DIGIT == 10 and tuple(verifier.image_shape_) == (28, 28, 1)
+    assert verifier.precision_ == "float32" and verifier.tta_shift == 0
+
+
+def test_the_verifier_recipe_is_the_training_scripts():
+    import importlib.util
+
+    here = os.path.dirname(__file__)
+    path = os.path.join(here, "..", "benchmarks", "train_verifier.py")
+    spec = importlib.util.spec_from_file_location("train_verifier", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    params = _pretrained.load_verifier().get_params()
+    for name, value in script.RECIPE.items():
+        assert params[name] == value, name
+    assert params["random_state"] == script.SEED
+
+
+def test_the_verifier_tells_digits_from_merged_pairs(pretrained, mnist_data_home):
+    """On MNIST test digits, alone and side by side, as the reader cuts them."""
+    from skdigits.datasets import fetch_mnist
+    from skdigits.reading._read import NOT_A_DIGIT
+
+    X, _ = fetch_mnist(subset="test", return_X_y=True, data_home=mnist_data_home)
+    digits = X[:200].reshape(-1, 28, 28)
+    pairs = np.concatenate([digits[:100:2], digits[1:100:2]], axis=2)  # 28 x 56
+    normalizer = MNISTNormalizer(polarity="light_on_dark")
+    pieces = normalizer.fit_transform(list(digits[100:]) + list(pairs))
+    verifier = _pretrained.load_verifier()
+    junk = verifier.predict_proba(pieces)[:, list(verifier.classes_).index(NOT_A_DIGIT)]
+    # Single digits are mostly digits (0.93 measured; it was trained on the
+    # reader's pieces, not on MNIST's frames), and hardly ever surely not
+    # (the rejection rule: above 0.95); two digits side by side are not.
+    assert np.mean(junk[:100] < 0.5) >= 0.88
+    assert np.mean(junk[:100] > 0.95) <= 0.03
+    assert np.mean(junk[100:] > 0.5) >= 0.95

@@ -86,6 +86,16 @@ def stub():
     return StubClassifier()
 
 
+@pytest.fixture(autouse=True)
+def _stub_reads_without_the_shipped_verifier(request, monkeypatch):
+    # The stub's readings follow from its own answers alone; the shipped
+    # verifier is read by the tests with a fitted CNN, and by name below.
+    if "stub" in request.fixturenames:
+        from skdigits import _pretrained
+
+        monkeypatch.setattr(_pretrained, "load_verifier", lambda: None)
+
+
 # --- segmentation: known boxes ---------------------------------------------------
 
 
@@ -291,6 +301,121 @@ def test_read_a_list_in_one_batch(stub):
     assert readings[0].text == readings[2].text
     assert len(stub.calls) == 1  # every piece of every image in one call
     assert stub.calls[0][1] == 784  # MNIST form, flat
+
+
+class StubTTAClassifier(StubClassifier):
+    """The stub with a ``tta_shift`` that marks its answers: class 5 when on."""
+
+    tta_shift = 1
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        self.calls[-1] = (self.tta_shift, *self.calls[-1])
+        if self.tta_shift:
+            proba = np.full_like(proba, 0.01 / 9)
+            proba[:, 5] = 0.99
+        return proba
+
+
+def test_read_scores_candidates_without_tta_and_reads_the_kept_with_it():
+    clf = StubTTAClassifier()
+    image, boxes = _field_of_blocks()
+    reading = read_digits(image, classifier=clf, verifier=None)
+    # Every candidate without augmentation, then the three kept with it.
+    assert [call[0] for call in clf.calls] == [0, 1]
+    assert clf.calls[1][1:] == (3, 784) and clf.calls[0][1] >= 3
+    assert reading.text == "555"  # the augmented probabilities are the ones read
+    np.testing.assert_array_equal(reading.boxes, boxes)
+    assert clf.tta_shift == 1  # the caller's classifier is left as it was
+
+
+class StubVerifier(ClassifierMixin, BaseEstimator):
+    """A fitted "verifier": a piece is not one digit (class 10) by its shape.
+
+    ``junk`` maps the piece's MNIST form (28 x 28) to the probability that it
+    is not one digit; the rest goes to class 0. It counts its calls.
+    """
+
+    def __init__(self, junk):
+        self.junk = junk
+        self.calls = []
+        self.classes_ = np.arange(11)
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X).reshape(-1, 28, 28)
+        self.calls.append(len(X))
+        junk = np.array([self.junk(image) for image in X], dtype=float)
+        proba = np.zeros((len(X), 11))
+        proba[:, 10], proba[:, 0] = junk, 1 - junk
+        return proba
+
+
+def _wider_than_high(image):
+    rows, cols = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    return (cols[-1] - cols[0]) > (rows[-1] - rows[0])
+
+
+def _touching_rings():
+    image = _paper()
+    _ring(image, 50, 15, 20, 30)
+    _ring(image, 68, 15, 20, 30)  # overlaps the first by 2 pixels
+    return image
+
+
+def test_the_verifier_decides_how_touching_digits_are_cut(stub):
+    image = _touching_rings()
+    # A verifier sure that the wide whole is not one digit: two digits.
+    splits = StubVerifier(lambda im: 0.999 if _wider_than_high(im) else 0.001)
+    reading = read_digits(image, classifier=stub, verifier=splits, reject_threshold=0)
+    assert len(reading) == 2 and splits.calls  # the verifier saw the candidates
+    assert reading.boxes[0, 0] == 50 and reading.boxes[-1, 2] == 88
+    # One sure that only the whole is a digit: one digit, the whole blob.
+    keeps = StubVerifier(lambda im: 0.001 if _wider_than_high(im) else 0.999)
+    reading = read_digits(image, classifier=stub, verifier=keeps, reject_threshold=0)
+    np.testing.assert_array_equal(reading.boxes, [[50, 15, 88, 45]])
+
+
+def test_a_digit_the_verifier_doubts_is_rejected(stub):
+    image, _ = _field_of_blocks()
+    doubts = StubVerifier(lambda im: 0.99)  # above VERIFIER_REJECT (0.95)
+    reading = read_digits(image, classifier=stub, verifier=doubts)
+    assert reading.rejected.all()
+    unsure = StubVerifier(lambda im: 0.9)  # doubts, but not sure enough
+    read = read_digits(image, classifier=stub, verifier=unsure)
+    np.testing.assert_array_equal(read.rejected, read.confidence < 0.9)
+    # reject_threshold=0 rejects nothing, the verifier's doubts included.
+    none = read_digits(image, classifier=stub, verifier=doubts, reject_threshold=0)
+    assert not none.any_rejected
+
+
+def test_read_uses_the_shipped_verifier_by_default(stub, monkeypatch):
+    from skdigits import _pretrained
+
+    shipped = StubVerifier(lambda im: 0.99)
+    monkeypatch.setattr(_pretrained, "load_verifier", lambda: shipped)
+    image, _ = _field_of_blocks()
+    assert read_digits(image, classifier=stub).rejected.all()
+    assert len(shipped.calls) == 1
+    read_digits(image, classifier=stub, verifier=None)
+    assert len(shipped.calls) == 1  # None: no verifier
+
+
+@pytest.mark.parametrize(
+    "verifier, error, message",
+    [
+        ("shipped", ValueError, "verifier must be 'auto', None or a fitted"),
+        (StubClassifier(), ValueError, "must have the class 10"),
+        (object(), TypeError, "verifier must have predict_proba"),
+    ],
+    ids=["unknown-name", "no-class-10", "not-a-classifier"],
+)
+def test_read_refuses_a_bad_verifier(stub, verifier, error, message):
+    image, _ = _field_of_blocks()
+    with pytest.raises(error, match=message):
+        read_digits(image, classifier=stub, verifier=verifier)
 
 
 def test_read_a_tuple_and_a_one_element_list_give_lists(stub):

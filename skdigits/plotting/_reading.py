@@ -83,6 +83,7 @@ class FieldReadingDisplay:
         *,
         reject_threshold=None,
         polarity="auto",
+        verifier="auto",
         ax=None,
         cmap="gray",
     ):
@@ -101,6 +102,8 @@ class FieldReadingDisplay:
             :func:`~skdigits.read_digits`' default.
         polarity : {"auto", "dark_on_light", "light_on_dark"}, default="auto"
             Colours of ink and paper.
+        verifier : "auto", estimator or None, default="auto"
+            The segmentation verifier, as for :func:`~skdigits.read_digits`.
         ax : matplotlib Axes, default=None
             The Axes to draw on; None makes a new figure.
         cmap : str or matplotlib.colors.Colormap, default="gray"
@@ -124,7 +127,13 @@ class FieldReadingDisplay:
         options = (
             {} if reject_threshold is None else {"reject_threshold": reject_threshold}
         )
-        reading = read_digits(array, classifier=estimator, polarity=polarity, **options)
+        reading = read_digits(
+            array,
+            classifier=estimator,
+            polarity=polarity,
+            verifier=verifier,
+            **options,
+        )
         return cls(array, reading).plot(ax=ax, cmap=cmap)
 
     @classmethod

@@ -1,5 +1,6 @@
 """Read the digits of form fields: segment, normalise, classify in one batch."""
 
+import copy
 import dataclasses
 import math
 import numbers
@@ -44,6 +45,22 @@ DIGIT_REWARD = 3.0
 # With DEFAULT_REJECT_THRESHOLD, chosen on fields of MNIST training digits:
 # 47% of wrong strings rejected instead of 34%, 4.8% of right ones.
 REJECT_MARGIN = 0.6
+# The segmentation verifier (benchmarks/train_verifier.py): a piece scores
+# VERIFIER_WEIGHT times the log of the verifier's probability that it is one
+# digit more, and a digit read from a piece it thinks is not one digit with
+# a probability above VERIFIER_REJECT is rejected (with reject_threshold >
+# 0). Chosen on fields of MNIST training digits (bench_reading.py --tune):
+# weight 1 against 2 (300 touching fields, SPLIT_WIDTH 0.7: 247 against 244
+# read right); with reject_threshold 0.9, VERIFIER_REJECT 0.5 rejected 63%
+# of the wrong strings and 9.3% of the right ones, 0.95 55% and 3.9% (0.8,
+# with SPLIT_WIDTH 0.7: 56% and 6.0%): 0.95 keeps within 5%. SPLIT_WIDTH
+# 0.7 (narrow pairs such as "11" tried as two) read 0.83 of the touching
+# fields right instead of 0.80, 0.976 of the separated instead of 0.982, in
+# twice the time: not taken.
+VERIFIER_WEIGHT = 1.0
+VERIFIER_REJECT = 0.95
+#: The verifier's class of pieces that are not one digit.
+NOT_A_DIGIT = 10
 # Probabilities are floored here before their log (float32's smallest normal).
 _MIN_PROBA = 1e-37
 
@@ -71,7 +88,8 @@ class FieldReading:
         True for the digits whose ``confidence`` is below the
         ``reject_threshold`` they were read with, or (with a threshold above
         0) cut from touching ink that could nearly as well be another number
-        of digits: not sure.
+        of digits, or that the verifier is sure (above ``VERIFIER_REJECT``,
+        0.95) are not one digit: not sure.
     classes : ndarray of shape (n_classes,)
         The classifier's classes, the columns of ``proba``.
 
@@ -136,6 +154,7 @@ def read_digits(
     polarity="auto",
     stroke_width=None,
     max_pixels=DEFAULT_MAX_PIXELS,
+    verifier="auto",
 ):
     """Read the digits of form fields: a postcode, an amount, a date, an ID.
 
@@ -163,13 +182,17 @@ def read_digits(
        piece uncut up to 2 heights) is scored by the classifier's
        confidence in its digits (a reward per digit read with a clear
        margin over the other classes, so that two clear digits beat one
-       pair the network is as sure of) and how digit-like their widths
-       are; the best one is kept.
+       pair the network is as sure of), how digit-like their widths
+       are and, with a ``verifier``, how sure it is that each piece is one
+       digit; the best one is kept.
     5. Every piece is brought to MNIST form by
        :class:`~skdigits.preprocessing.MNISTNormalizer` and classified.
 
     The pieces of all the images, with the candidates of step 4, go to the
-    classifier's ``predict_proba`` in one batch.
+    classifier's ``predict_proba`` in one batch. A classifier with
+    test-time augmentation (``tta_shift`` > 0, as the shipped model has)
+    scores the candidates without it; the pieces kept are then classified
+    with it, in a second batch.
 
     Parameters
     ----------
@@ -211,6 +234,16 @@ def read_digits(
         decoded, and read no further than 4 bytes a pixel of the cap (160
         MB at least). None sets no limit (Pillow's own decompression-bomb
         limit still applies to files).
+    verifier : "auto", estimator or None, default="auto"
+        A classifier of the candidate pieces whose ``classes_`` include
+        ``10``, a piece that is *not one digit* (two touching digits taken
+        as one, part of a digit, parts of two), trained on the pieces this
+        function cuts. ``"auto"`` is the one that ships with skdigits
+        (``benchmarks/train_verifier.py``; loaded once a process). Each
+        piece's score gains the log of its probability of being one digit;
+        a digit it is sure (above 0.95) is not one digit is rejected (with
+        ``reject_threshold`` above 0). None scores the pieces by the
+        classifier alone.
 
     Returns
     -------
@@ -223,13 +256,16 @@ def read_digits(
     Raises
     ------
     FileNotFoundError
-        If a path does not exist; the message names it.
+        If a path does not exist (the message names it), or the shipped
+        model or verifier a default asks for is missing.
     ValueError
         For a file that is not an image, an array that is not an image, an
         image larger than ``max_pixels`` (naming the file or the index of
-        the image), or a parameter out of its range.
+        the image), a parameter out of its range, or a ``verifier`` without
+        the class 10.
     TypeError
-        If ``classifier`` has no ``predict_proba`` or is not fitted.
+        If ``classifier`` or ``verifier`` has no ``predict_proba`` or is not
+        fitted.
 
     See Also
     --------
@@ -252,6 +288,8 @@ def read_digits(
     """
     _check_params(reject_threshold, stroke_width, max_pixels)
     check_polarity(polarity)
+    if isinstance(verifier, str) and verifier != "auto":  # before any work
+        _resolve_verifier(verifier)
     single, items = _as_list(images)
     arrays = [_load(item, index, max_pixels) for index, item in enumerate(items)]
     if classifier is None:
@@ -259,8 +297,15 @@ def read_digits(
 
         classifier = load_pretrained()
     classes = _check_classifier(classifier)
+    verifier = _resolve_verifier(verifier)
     readings = _read_arrays(
-        arrays, classifier, classes, float(reject_threshold), polarity, stroke_width
+        arrays,
+        classifier,
+        classes,
+        float(reject_threshold),
+        polarity,
+        stroke_width,
+        verifier,
     )
     return readings[0] if single else readings
 
@@ -331,25 +376,47 @@ def _load(item, index, max_pixels):
     return array
 
 
-def _check_classifier(classifier):
+def _check_classifier(classifier, name="classifier"):
     from sklearn.utils.validation import check_is_fitted
 
     if not hasattr(classifier, "predict_proba"):
         raise TypeError(
-            f"classifier must have predict_proba; got {type(classifier).__name__}."
+            f"{name} must have predict_proba; got {type(classifier).__name__}."
         )
     try:
         check_is_fitted(classifier)
     except Exception as exc:  # NotFittedError, or TypeError for a non-estimator
         raise TypeError(
-            f"classifier must be a fitted classifier: {exc}".rstrip(".") + "."
+            f"{name} must be a fitted classifier: {exc}".rstrip(".") + "."
         ) from None
     classes = getattr(classifier, "classes_", None)
     if classes is None:
         raise TypeError(
-            f"classifier must have classes_; {type(classifier).__name__} has none."
+            f"{name} must have classes_; {type(classifier).__name__} has none."
         )
     return np.asarray(classes)
+
+
+def _resolve_verifier(verifier):
+    """The verifier to read with: the shipped one for "auto", or None."""
+    if isinstance(verifier, str):
+        if verifier != "auto":
+            raise ValueError(
+                "verifier must be 'auto', None or a fitted classifier; "
+                f"got {verifier!r}."
+            )
+        from .._pretrained import load_verifier
+
+        return load_verifier()
+    if verifier is None:
+        return None
+    classes = _check_classifier(verifier, "verifier")
+    if NOT_A_DIGIT not in classes.tolist():
+        raise ValueError(
+            f"verifier must have the class {NOT_A_DIGIT} (a piece that is not one "
+            f"digit) among its classes_; got {classes.tolist()}."
+        )
+    return verifier
 
 
 def _normalizer_for(classifier, stroke_width):
@@ -494,7 +561,41 @@ def _piece_scores(proba, inked, candidates):
     return np.where(inked, score, -np.inf)
 
 
-def _read_arrays(arrays, classifier, classes, reject_threshold, polarity, stroke_width):
+def _without_tta(classifier):
+    """``classifier`` with test-time augmentation off: a shallow copy, or itself.
+
+    Candidate pieces are scored on plain probabilities; only the pieces a
+    reading keeps get the classifier's own ``tta_shift`` (five forward
+    passes a piece), which reads as well at a fraction of the work.
+    """
+    for name in ("tta_shift", "tta_shift_"):  # CNNDigitClassifier, ONNX file
+        if getattr(classifier, name, 0):
+            plain = copy.copy(classifier)
+            setattr(plain, name, 0)
+            return plain
+    return classifier
+
+
+def _junk_proba(verifier, candidates, inked, pixels):
+    """The verifier's probability that each inked candidate is not one digit.
+
+    ``pixels`` are the candidates normalised for the classifier (0-255), or
+    None if the verifier's normalisation differs.
+    """
+    normalizer, scale = _normalizer_for(verifier, None)  # as it was trained
+    if pixels is None:
+        kept = [
+            image for image, keep in zip(candidates.images, inked, strict=True) if keep
+        ]
+        pixels = normalizer.fit_transform(kept)
+    X = pixels.astype(np.float32) * np.float32(scale / 255.0)
+    column = list(verifier.classes_).index(NOT_A_DIGIT)
+    return np.asarray(_without_tta(verifier).predict_proba(X), dtype=float)[:, column]
+
+
+def _read_arrays(
+    arrays, classifier, classes, reject_threshold, polarity, stroke_width, verifier
+):
     fields = [segment_field(array, polarity) for array in arrays]
     candidates = _Candidates()
     plans = []
@@ -505,38 +606,59 @@ def _read_arrays(arrays, classifier, classes, reject_threshold, polarity, stroke
     n_classes = len(classes)
     proba = np.zeros((0, n_classes))
     inked = np.zeros(0, dtype=bool)
+    junk = np.zeros(len(candidates.images))
     if candidates.images:
         normalizer, scale = _normalizer_for(classifier, stroke_width)
-        X = normalizer.fit_transform(candidates.images)
-        inked = X.any(axis=1)  # nothing left after the normaliser's cleaning
+        pixels = normalizer.fit_transform(candidates.images)
+        inked = pixels.any(axis=1)  # nothing left after the normaliser's cleaning
+        X = pixels.astype(np.float32) * np.float32(scale / 255.0)
         proba = np.zeros((len(X), n_classes))
+        plain = _without_tta(classifier)
         if inked.any():
-            X = X[inked].astype(np.float32) * np.float32(scale / 255.0)
-            proba[inked] = np.asarray(classifier.predict_proba(X), dtype=float)
+            proba[inked] = np.asarray(plain.predict_proba(X[inked]), dtype=float)
+            if verifier is not None:
+                same = (
+                    _normalizer_for(verifier, None)[0].get_params()
+                    == normalizer.get_params()
+                )
+                junk[inked] = _junk_proba(
+                    verifier, candidates, inked, pixels[inked] if same else None
+                )
     score = _piece_scores(proba, inked, candidates)
+    score += VERIFIER_WEIGHT * np.log(np.maximum(1 - junk, _MIN_PROBA))
 
-    readings = []
+    chosen, close = [], []  # per field: the pieces read, their close calls
     for plan in plans:
-        chosen, close = [], []
+        chosen.append([])
+        close.append([])
         for last, edges, fallback in plan:
             edges = {edge: i for edge, i in edges.items() if inked[i]}
             path = _best_path(last, edges, fallback, score)
             margin = _count_margin(last, edges, score, len(path))
-            chosen += path
-            close += [margin < REJECT_MARGIN] * len(path)
-        rows = proba[chosen].reshape(len(chosen), n_classes)
-        labels = classes[rows.argmax(axis=1)] if len(chosen) else classes[:0]
-        confidence = rows.max(axis=1) if len(chosen) else np.zeros(0)
-        boxes = np.asarray([candidates.boxes[i] for i in chosen], dtype=np.int64)
+            chosen[-1] += path
+            close[-1] += [margin < REJECT_MARGIN] * len(path)
+    kept = sorted(set().union(*chosen))
+    if kept and plain is not classifier:
+        proba[kept] = np.asarray(classifier.predict_proba(X[kept]), dtype=float)
+
+    readings = []
+    for pieces, calls in zip(chosen, close, strict=True):
+        rows = proba[pieces].reshape(len(pieces), n_classes)
+        labels = classes[rows.argmax(axis=1)] if len(pieces) else classes[:0]
+        confidence = rows.max(axis=1) if len(pieces) else np.zeros(0)
+        boxes = np.asarray([candidates.boxes[i] for i in pieces], dtype=np.int64)
         readings.append(
             FieldReading(
                 text="".join(str(label) for label in labels),
                 labels=labels,
                 proba=rows,
                 confidence=confidence,
-                boxes=boxes.reshape(len(chosen), 4),
+                boxes=boxes.reshape(len(pieces), 4),
                 rejected=(confidence < reject_threshold)
-                | (np.array(close, dtype=bool) & (reject_threshold > 0)),
+                | (
+                    (np.array(calls, dtype=bool) | (junk[pieces] > VERIFIER_REJECT))
+                    & (reject_threshold > 0)
+                ),
                 classes=classes.copy(),
             )
         )

@@ -1,0 +1,179 @@
+"""Train the segmentation verifier that ships in the package.
+
+:func:`skdigits.read_digits` cuts runs of touching digits at candidate
+positions and keeps the segmentation whose pieces read best. A classifier
+trained on single digits is nearly as sure of two merged digits, or of half
+a digit, as of a digit; the verifier is trained on the pieces the reader
+itself proposes, labelled by where the digits really are, and says which of
+them are one digit. This script makes it (``skdigits/_data/``
+:data:`skdigits._pretrained.VERIFIER_FILE`)::
+
+    python benchmarks/train_verifier.py                   # the package's file
+    python benchmarks/train_verifier.py -o /tmp/v.zip     # somewhere else
+    python benchmarks/train_verifier.py --smoke -o /tmp/v.zip   # for CI
+
+The pieces come from fields composed of MNIST **training** digits (touching,
+separated, boxed and underlined, as ``tests/_digit_fields.py`` draws them)
+and printed numbers in the machine's fonts: never from the test digits that
+``bench_reading.py`` measures on. A piece whose columns cover one digit's
+(overlap over union of at least :data:`DIGIT_IOU`) is that digit (classes 0
+to 9); one that covers no digit that well (at most :data:`JUNK_IOU`) is class
+10, "not one digit"; pieces in between are not used.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+import bench_mnist  # noqa: E402  (also puts this checkout first on sys.path)
+from _digit_fields import compose_field, render_number  # noqa: E402
+from _digit_images import font_files  # noqa: E402
+
+#: The verifier's estimator parameters (``random_state`` apart).
+RECIPE = {
+    "epochs": 9,
+    "shift_range": 0.05,
+    "precision": "float32",
+}
+JUNK = 10  # the class of pieces that are not one digit
+DIGIT_IOU = 0.75
+JUNK_IOU = 0.5
+N_FIELDS = 8000
+SEED = 0
+N_THREADS = 2
+#: Kinds of field, with their share of the fields: gaps in pixels between
+#: neighbours' ink (negative: they overlap), or printed numbers.
+KINDS = {"touching": (0.5, (-3, 0)), "mixed": (0.3, (-3, 12)), "printed": (0.2, None)}
+
+
+def _iou(a0, a1, b0, b1):
+    inter = max(0, min(a1, b1) - max(a0, b0))
+    return inter / max(a1 - a0 + b1 - b0 - inter, 1)
+
+
+def field_pieces(image, boxes, digits):
+    """The reader's candidate pieces of one field and their labels."""
+    from skdigits.reading import _read, _segment
+
+    field = _segment.segment_field(image)
+    if field is None:
+        return [], []
+    candidates = _read._Candidates()
+    for blob in field.blobs:
+        _read._plan_blob(field, blob, candidates)
+    images, labels = [], []
+    for piece, box in zip(candidates.images, candidates.boxes, strict=True):
+        ious = [_iou(box[0], box[2], b[0], b[2]) for b in boxes]
+        best = int(np.argmax(ious))
+        if ious[best] >= DIGIT_IOU:
+            label = int(digits[best])
+        elif ious[best] <= JUNK_IOU:
+            label = JUNK
+        else:
+            continue
+        images.append(piece)
+        labels.append(label)
+    return images, labels
+
+
+def make_pieces(n_fields, seed):
+    """Normalised pieces (n, 784) and their labels from ``n_fields`` fields."""
+    from skdigits.datasets import fetch_mnist
+    from skdigits.reading._read import _normalizer_for
+
+    X, y = fetch_mnist(subset="train", return_X_y=True)
+    fonts = font_files()
+    rng = np.random.RandomState(seed)
+    kinds = list(KINDS)
+    shares = np.array([KINDS[k][0] for k in kinds])
+    images, labels = [], []
+    for _ in range(n_fields):
+        kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
+        n_digits = rng.randint(2, 9)
+        if kind == "printed":
+            digits = rng.randint(0, 10, n_digits)
+            text = "".join(str(d) for d in digits)
+            image, _, boxes = render_number(text, rng, fonts=fonts, return_boxes=True)
+        else:
+            chosen = rng.randint(0, len(X), n_digits)
+            digits = y[chosen]
+            image, boxes = compose_field(
+                X[chosen], rng, gap=KINDS[kind][1], frame="random"
+            )
+        pieces, piece_labels = field_pieces(image, boxes, digits)
+        images += pieces
+        labels += piece_labels
+    normalizer, _ = _normalizer_for(None, None)
+    return normalizer.fit_transform(images), np.asarray(labels)
+
+
+def train(n_fields=N_FIELDS, smoke=False):
+    from skdigits import CNNDigitClassifier, set_num_threads
+
+    set_num_threads(N_THREADS)
+    start = time.perf_counter()
+    X, y = make_pieces(n_fields, SEED)
+    pieces_s = time.perf_counter() - start
+    params = {**RECIPE, "random_state": SEED}
+    if smoke:
+        params.update(bench_mnist.SMOKE_NETWORK)
+    clf = CNNDigitClassifier(**params)
+    _, fit_s = bench_mnist.timed(clf.fit, X, y)
+    return clf, {
+        "n_fields": n_fields,
+        "n_pieces": int(len(y)),
+        "junk_share": float(np.mean(y == JUNK)),
+        "pieces_s": pieces_s,
+        "fit_s": fit_s,
+        "epochs": len(clf.history_["loss"]),
+        "params": params,
+    }
+
+
+def evaluate(clf, n_fields, seed):
+    """Junk-class accuracy on pieces of other fields (training digits too)."""
+    X, y = make_pieces(n_fields, seed)
+    junk = clf.predict_proba(X)[:, list(clf.classes_).index(JUNK)]
+    is_junk = y == JUNK
+    return {
+        "n_pieces": int(len(y)),
+        "junk_recall@0.5": float(np.mean(junk[is_junk] > 0.5)),
+        "digit_kept@0.5": float(np.mean(junk[~is_junk] <= 0.5)),
+        "accuracy": float(clf.score(X, y)),
+    }
+
+
+def main(argv=None):
+    from skdigits import save_model
+    from skdigits._pretrained import verifier_path
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", default=verifier_path())
+    parser.add_argument("--n-fields", type=int, default=N_FIELDS)
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument("--json", help="results file (default results/verifier.json)")
+    args = parser.parse_args(argv)
+    n_fields = 40 if args.smoke else args.n_fields
+    clf, report = train(n_fields, smoke=args.smoke)
+    report["held_out"] = evaluate(clf, max(10, n_fields // 8), SEED + 1)
+    save_model(clf, args.output, metadata={"verifier": report})
+    report["file_mb"] = os.path.getsize(args.output) / 2**20
+    print(json.dumps(report, indent=1))
+    print(f"model written to {args.output}")
+    path = args.json or os.path.join(
+        HERE, "results", f"verifier{'_smoke' if args.smoke else ''}.json"
+    )
+    config = {"smoke": args.smoke, "n_fields": n_fields, "output": args.output}
+    bench_mnist.write_json({"header": bench_mnist.header(config), **report}, path)
+    return report
+
+
+if __name__ == "__main__":
+    main()
