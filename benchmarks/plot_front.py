@@ -86,7 +86,11 @@ def error(accuracy):
 
 
 def draw(ax, bench=None, sweep=None, *, title=None):
-    """Draw the points and their Pareto front on ``ax``; return the front."""
+    """Draw the points and their Pareto front on ``ax``; return the front.
+
+    The front's points and the benchmark rows are labelled; the other sweep
+    points are drawn unlabelled.
+    """
     import matplotlib.ticker
 
     found = points(bench, sweep)
@@ -109,14 +113,19 @@ def draw(ax, bench=None, sweep=None, *, title=None):
                 zorder=3,
                 **style,
             )
-    for label, fit_s, accuracy, _ in found:
-        ax.annotate(
-            label,
-            (fit_s, error(accuracy)),
-            xytext=(4, 3),
-            textcoords="offset points",
-            fontsize=7,
-        )
+    front = pareto_front(found)
+    # Labels for the front and the benchmark rows only: the other points
+    # crowd the middle, and the docs' tables name them.
+    for point in found:
+        label, fit_s, accuracy, kind = point
+        if kind == "bench" or point in front:
+            ax.annotate(
+                label,
+                (fit_s, error(accuracy)),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=7,
+            )
     for target, text in TARGET_LINES:
         ax.axhline(error(target), color="tab:green", linewidth=0.8, linestyle=":")
         ax.annotate(
@@ -128,7 +137,6 @@ def draw(ax, bench=None, sweep=None, *, title=None):
             fontsize=7,
             color="tab:green",
         )
-    front = pareto_front(found)
     if front:
         ax.step(
             [p[1] for p in front],
@@ -165,16 +173,30 @@ def draw(ax, bench=None, sweep=None, *, title=None):
     return front
 
 
-#: The results the docs' benchmarks page draws (relative to this folder).
+#: The results the docs' benchmarks page draws (relative to this folder):
+#: sweeps of two sessions on the same kind of machine (AMD EPYC, Zen 4).
 DOCS_BENCH = "results/session4.json"
-DOCS_SWEEP = "results/session4_sweep.json"
+DOCS_SWEEPS = (
+    "results/session4_sweep.json",
+    "results/session6_sweep.json",
+    "results/session6_sweep_float32.json",
+)
+
+
+def merged(sweeps):
+    """One sweep of the runs and ensembles of several results files."""
+    return {
+        "runs": [run for sweep in sweeps for run in sweep.get("runs", [])],
+        "ensembles": [e for sweep in sweeps for e in sweep.get("ensembles", [])],
+    }
 
 
 def draw_docs_figure():
     """The figure of docs/benchmarks.rst, from the committed results."""
     import matplotlib.pyplot as plt
 
-    bench, sweep = (load(os.path.join(HERE, name)) for name in (DOCS_BENCH, DOCS_SWEEP))
+    bench = load(os.path.join(HERE, DOCS_BENCH))
+    sweep = merged([load(os.path.join(HERE, name)) for name in DOCS_SWEEPS])
     machine = bench["header"]["machine"]
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     flags = ", ".join(machine.get("cpu_flags", []))
@@ -191,12 +213,13 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", help="a bench_mnist.py results file")
-    parser.add_argument("--sweep", help="a sweep.py results file")
+    parser.add_argument("--sweep", nargs="+", help="sweep.py results files")
     parser.add_argument("-o", "--output", default="accuracy_vs_fit_time.png")
     args = parser.parse_args(argv)
     bench = load(args.bench) if args.bench else None
-    sweep = load(args.sweep) if args.sweep else None
-    head = (bench or sweep or {}).get("header", {})
+    sweeps = [load(path) for path in args.sweep or []]
+    sweep = merged(sweeps) if sweeps else None
+    head = (bench or (sweeps[0] if sweeps else {})).get("header", {})
     machine = head.get("machine", {})
     fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
     front = draw(
