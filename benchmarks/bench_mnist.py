@@ -99,6 +99,11 @@ TARGETS = [
 # measuring
 
 
+def is_plain_int(value):
+    """An int (not a bool, not a sequence of them)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def timed(function, *args, **kwargs):
     """``function(*args, **kwargs)`` and the wall-clock seconds it took."""
     start = time.perf_counter()
@@ -514,7 +519,14 @@ def skorch_row(config):
         X.reshape(-1, 1, 28, 28).astype(np.float32) / 255 for X in (X_train, X_test)
     )
     # The default skdigits network (see skdigits._network.build_cnn) in torch:
-    # valid convolutions on 28x28 images ("auto" padding).
+    # valid convolutions on 28x28 images ("auto" padding), two of one kernel
+    # size a block.
+    if not (is_plain_int(clf.kernel_size) and clf.convs_per_block == 2):
+        raise ValueError(
+            "skorch_cnn mirrors networks of two convolutions of one kernel size a "
+            f"block; got kernel_size={clf.kernel_size!r}, "
+            f"convs_per_block={clf.convs_per_block!r}"
+        )
     layers, channels, side = [], 1, 28
     for n_filters in clf.filters:
         layers += [

@@ -33,6 +33,7 @@ Results go to ``benchmarks/results/bench_reading.json`` (``--name``, ``--json``)
 
 import argparse
 import glob
+import json
 import os
 import statistics
 import sys
@@ -155,16 +156,35 @@ def load_classifier(args):
 
 
 def set_constants(items):
-    """Set reading constants ``NAME=VALUE``; the values set, by name."""
+    """Set reading constants ``NAME=VALUE`` (numbers); the values set, by name.
+
+    Only the constants that ``read_digits`` reads at each call (not those
+    that are defaults of its arguments, such as ``DEFAULT_REJECT_THRESHOLD``:
+    use ``--threshold``).
+    """
     from skdigits.reading import _read, _segment
 
     constants = {}
     for item in items:
-        name, _, value = item.partition("=")
+        name, _, text = item.partition("=")
         module = next((m for m in (_read, _segment) if hasattr(m, name)), None)
-        if module is None or not value:
-            raise SystemExit(f"--set: no reading constant {name!r} (NAME=VALUE)")
-        setattr(module, name, type(getattr(module, name))(value))
+        old = getattr(module, name, None)
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        numbers = (int, float)
+        if (
+            name.startswith("DEFAULT_")
+            or type(old) not in numbers
+            or type(value) not in numbers
+            or (isinstance(old, int) and not isinstance(value, int))
+        ):
+            raise SystemExit(
+                f"--set {item!r}: expected NAME=NUMBER for a number constant of "
+                "skdigits.reading._read or _segment read at each call"
+            )
+        setattr(module, name, type(old)(value))
         constants[name] = getattr(module, name)
     return constants
 
@@ -254,9 +274,9 @@ def main(argv=None):
     if args.n_fields:
         sizes["n_fields"] = args.n_fields
     threshold = DEFAULT_REJECT_THRESHOLD if args.threshold is None else args.threshold
+    constants = set_constants(args.set)  # checked before the models load
     clf, model = load_classifier(args)
     verifier = load_verifier(args)
-    constants = set_constants(args.set)
     subset = "train" if args.tune else "test"
     X, y = fetch_mnist(subset=subset, return_X_y=True)
     fonts = printed_fonts()

@@ -50,9 +50,9 @@ def points(bench=None, sweep=None):
     runs = {}
     for run in (sweep or {}).get("runs", []):
         if "fit_s" in run:
-            key = (run["config"], run.get("precision", "bfloat16"))
+            key = (run["config"], run.get("precision", "bfloat16"), run.get("source"))
             runs.setdefault(key, []).append(run)
-    for (config, precision), config_runs in runs.items():
+    for (config, precision, _), config_runs in runs.items():
         n = len(config_runs)
         label = config if precision == "bfloat16" else f"{config}, {precision}"
         label = f"{label} (x{n})" if n > 1 else label
@@ -184,9 +184,17 @@ DOCS_SWEEPS = (
 
 
 def merged(sweeps):
-    """One sweep of the runs and ensembles of several results files."""
+    """One sweep of the runs and ensembles of several results files.
+
+    Each run keeps the index of its file (``"source"``), so that runs of one
+    configuration name from different files are separate points.
+    """
     return {
-        "runs": [run for sweep in sweeps for run in sweep.get("runs", [])],
+        "runs": [
+            {**run, "source": i}
+            for i, sweep in enumerate(sweeps)
+            for run in sweep.get("runs", [])
+        ],
         "ensembles": [e for sweep in sweeps for e in sweep.get("ensembles", [])],
     }
 

@@ -9,6 +9,7 @@ them are one digit. This script makes it (``skdigits/_data/``
 :data:`skdigits._pretrained.VERIFIER_FILE`)::
 
     python benchmarks/train_verifier.py                   # the package's file
+    skdigits export skdigits/_data/mnist_pieces.zip -o skdigits/_data/mnist_pieces.onnx
     python benchmarks/train_verifier.py -o /tmp/v.zip     # somewhere else
     python benchmarks/train_verifier.py --smoke -o /tmp/v.zip   # for CI
 
@@ -155,11 +156,18 @@ def main(argv=None):
     from skdigits._pretrained import verifier_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default=verifier_path())
+    parser.add_argument(
+        "-o", "--output", help=f"model file (default: {verifier_path()})"
+    )
     parser.add_argument("--n-fields", type=int, default=N_FIELDS)
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--json", help="results file (default results/verifier.json)")
     args = parser.parse_args(argv)
+    if args.smoke and not args.output:
+        parser.error(
+            "--smoke needs -o: a smoke run must not replace the package's file"
+        )
+    args.output = args.output or verifier_path()
     n_fields = 40 if args.smoke else args.n_fields
     clf, report = train(n_fields, smoke=args.smoke)
     report["held_out"] = evaluate(clf, max(10, n_fields // 8), SEED + 1)

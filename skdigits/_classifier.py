@@ -26,13 +26,14 @@ class CNNDigitClassifier(KerasClassifier):
     """Convolutional neural network classifier for digit images.
 
     A Keras network in the family of the classic MNIST notebooks
-    (convolution blocks of conv, conv, max-pooling and dropout; a dense layer
-    with dropout; softmax), trained with Adam on cross-entropy, with early
-    stopping and learning-rate reduction driven by a held-out validation split.
-    It is a scikit-learn classifier: use it in pipelines, searches,
-    cross-validation and displays like any other. It is built on scikeras'
-    :class:`~scikeras.wrappers.KerasClassifier`; the network is built at fit
-    time from the data, so it adapts to the image size and number of classes.
+    (convolution blocks of two convolutions by default, max-pooling and
+    dropout; a dense layer with dropout; softmax), trained with Adam on
+    cross-entropy, with early stopping and learning-rate reduction driven by
+    a held-out validation split. It is a scikit-learn classifier: use it in
+    pipelines, searches, cross-validation and displays like any other. It is
+    built on scikeras' :class:`~scikeras.wrappers.KerasClassifier`; the
+    network is built at fit time from the data, so it adapts to the image
+    size and number of classes.
 
     Parameters
     ----------
@@ -46,8 +47,9 @@ class CNNDigitClassifier(KerasClassifier):
         Convolutions in each block; a tuple gives each block's, one per
         entry of ``filters``. ``filters=(32, 64), kernel_size=(5, 3),
         convs_per_block=(1, 2)`` makes the first block one 5 x 5
-        convolution: half the arithmetic of two 3 x 3 ones on the large
-        first maps (see :ref:`benchmarks`).
+        convolution instead of two 3 x 3 ones, which halves the arithmetic
+        of the network of ``filters=(32, 64), dense_units=256`` (see
+        :ref:`benchmarks`).
     padding : {"auto", "valid", "same"}, default="auto"
         Padding of the convolutions. ``"valid"`` (none) shrinks each map by
         ``kernel_size - 1`` and, on 28 x 28 images, costs half the arithmetic

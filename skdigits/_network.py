@@ -100,9 +100,10 @@ def build_cnn(
         Convolutions in each block; a sequence gives each block's.
     stem : sequence of (int, int), optional
         The first block's convolutions as ``(kernel_size, strides)`` pairs, in
-        place of two of ``kernel_size``; a stride above 1 replaces the block's
-        pooling. Not an estimator parameter: a lever measured by
-        ``benchmarks/sweep.py`` (e.g. ``((5, 1),)``: one 5x5 convolution).
+        place of those ``kernel_size`` and ``convs_per_block`` give; a stride
+        above 1 replaces the block's pooling. Not an estimator parameter: a
+        lever measured by ``benchmarks/sweep.py`` (``((3, 1), (3, 2))``: a
+        stride-2 second convolution).
 
     Returns
     -------

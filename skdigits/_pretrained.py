@@ -6,8 +6,10 @@ from importlib import resources
 
 #: File name of the shipped model inside the package's ``_data`` folder.
 PRETRAINED_FILE = "mnist_cnn.zip"
-#: File name of the shipped segmentation verifier (see read_digits).
+#: File name of the shipped segmentation verifier (see read_digits), and of
+#: its ONNX export, for reading with an ONNX classifier without TensorFlow.
 VERIFIER_FILE = "mnist_pieces.zip"
+VERIFIER_ONNX_FILE = "mnist_pieces.onnx"
 
 
 def pretrained_path():
@@ -15,9 +17,10 @@ def pretrained_path():
     return os.fspath(resources.files("skdigits") / "_data" / PRETRAINED_FILE)
 
 
-def verifier_path():
-    """Path of the shipped segmentation verifier (a ``save_model`` file)."""
-    return os.fspath(resources.files("skdigits") / "_data" / VERIFIER_FILE)
+def verifier_path(onnx=False):
+    """Path of the shipped segmentation verifier (``save_model``'s or ONNX)."""
+    name = VERIFIER_ONNX_FILE if onnx else VERIFIER_FILE
+    return os.fspath(resources.files("skdigits") / "_data" / name)
 
 
 def load_pretrained():
@@ -77,8 +80,8 @@ def load_pretrained():
     return _load_shipped(pretrained_path(), "pretrained model", "")
 
 
-@functools.lru_cache(maxsize=1)
-def load_verifier():
+@functools.lru_cache(maxsize=2)
+def load_verifier(onnx=False):
     """The segmentation verifier that ships with skdigits, loaded once.
 
     A ``CNNDigitClassifier`` of the pieces :func:`~skdigits.read_digits`
@@ -86,25 +89,36 @@ def load_verifier():
     not one digit (two digits merged, part of one, a part of one with part
     of its neighbour). Trained by ``benchmarks/train_verifier.py`` on fields
     of MNIST training digits and printed numbers. One estimator per process,
-    shared by every reading, which never changes it.
+    shared by every reading, which never changes it. With ``onnx=True``, its
+    ONNX export (``skdigits export``) as an
+    :class:`~skdigits.OnnxDigitClassifier`: no TensorFlow.
 
     Raises
     ------
     FileNotFoundError
         If the package was installed without its data file.
     """
-    return _load_shipped(
-        verifier_path(), "segmentation verifier", ", or read with verifier=None"
-    )
+    path = verifier_path(onnx)
+    remedy = ", or read with verifier=None"
+    if onnx:
+        from ._onnx_predictor import load_onnx
+
+        _check_shipped(path, "segmentation verifier", remedy)
+        return load_onnx(path)
+    return _load_shipped(path, "segmentation verifier", remedy)
 
 
 def _load_shipped(path, what, remedy):
     """A model file of the package, read by the safe loader."""
     from ._serialization import load_model
 
+    _check_shipped(path, what, remedy)
+    return load_model(path)
+
+
+def _check_shipped(path, what, remedy):
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"{path}: skdigits' {what} is missing from this installation; "
             f"reinstall skdigits{remedy}"
         )
-    return load_model(path)

@@ -64,8 +64,8 @@ def mean_proba(forward, images, shift, batch_size):
     """The probabilities of ``images``, each averaged over its views.
 
     The views of a run of images go through ``forward`` in one call of at
-    most ``batch_size`` images: five calls on a few images cost about twice
-    one call on all of them.
+    most ``batch_size`` images (or one image's five views, if more): five
+    calls on a few images cost about twice one call on all of them.
 
     Parameters
     ----------

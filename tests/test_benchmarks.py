@@ -483,3 +483,31 @@ def test_verifier_pieces_are_labelled_by_the_digits_they_cover():
     assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7, 4]
     boxes[2, 2] = 120  # 0.67: in between, not used
     assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7]
+
+
+def test_bench_reading_sets_only_number_constants_read_at_each_call(monkeypatch):
+    from skdigits.reading import _read, _segment
+
+    bench_reading = _module("bench_reading.py")
+    monkeypatch.setattr(_read, "VERIFIER_WEIGHT", _read.VERIFIER_WEIGHT)
+    monkeypatch.setattr(_segment, "SPLIT_WIDTH", _segment.SPLIT_WIDTH)
+    set_ = bench_reading.set_constants(["VERIFIER_WEIGHT=2", "SPLIT_WIDTH=0.7"])
+    assert set_ == {"VERIFIER_WEIGHT": 2.0, "SPLIT_WIDTH": 0.7}
+    assert _read.VERIFIER_WEIGHT == 2.0 and _segment.SPLIT_WIDTH == 0.7
+    for bad in (
+        "DEFAULT_REJECT_THRESHOLD=0.5",
+        "NOPE=1",
+        "TEMPERATURE=x",
+        "_MAX_CUTS=0.5",
+    ):
+        with pytest.raises(SystemExit, match="expected NAME=NUMBER"):
+            bench_reading.set_constants([bad])
+
+
+def test_front_keeps_runs_of_different_files_apart():
+    plot_front = _module("plot_front.py")
+    run = {"config": "x", "precision": "bfloat16", "seed": 0}
+    first = {"runs": [{**run, "fit_s": 10.0, "accuracy": 0.99}]}
+    second = {"runs": [{**run, "fit_s": 20.0, "accuracy": 0.995}]}
+    found = plot_front.points(sweep=plot_front.merged([first, second]))
+    assert sorted(p[1:3] for p in found) == [(10.0, 0.99), (20.0, 0.995)]

@@ -623,3 +623,23 @@ def test_augmentation_acts_in_training_only(small):
     )
     with pytest.raises(ValueError, match="rotation_range"):
         _fast(rotation_range=400).fit(X, y)
+
+
+def test_per_block_kernels_fit_clone_and_round_trip(digits, tmp_path):
+    from skdigits import load_model, save_model
+
+    X_train, X_test, y_train, _ = digits
+    params = dict(filters=(4, 8), kernel_size=(5, 3), convs_per_block=(1, 2))
+    clf = CNNDigitClassifier(
+        **params, dense_units=8, batch_size=64, epochs=1, random_state=0
+    ).fit(X_train, y_train)
+    convs = [layer for layer in clf.model_.layers if "conv" in layer.name]
+    assert [layer.kernel_size[0] for layer in convs] == [5, 3, 3]
+    assert [layer.name for layer in convs][0] == "block1_conv1"
+    assert {k: clone(clf).get_params()[k] for k in params} == params
+    save_model(clf, tmp_path / "m.zip")
+    loaded = load_model(tmp_path / "m.zip")
+    assert {k: loaded.get_params()[k] for k in params} == params
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), clf.predict_proba(X_test)
+    )

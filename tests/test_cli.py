@@ -659,9 +659,11 @@ def test_a_model_file_without_tensorflow_is_one_line(images, tmp_path):
     assert "needs TensorFlow" in done.stderr and ".onnx" in done.stderr
 
 
-def test_predict_an_onnx_file_without_tensorflow(exported, images, tmp_path):
+# The shipped verifier comes as ONNX too: read needs no TensorFlow either.
+@pytest.mark.parametrize("command", ["predict", "read"])
+def test_an_onnx_file_needs_no_tensorflow(exported, images, tmp_path, command):
     done = _python_m_skdigits(
-        "predict",
+        command,
         "--model",
         exported.path,
         *images,
@@ -669,8 +671,9 @@ def test_predict_an_onnx_file_without_tensorflow(exported, images, tmp_path):
         keep_threads=True,
         code=_MAIN_THEN_MODULES,
     )
-    assert done.stdout.splitlines()[-1] == "0 False False", done.stderr
-    assert len(done.stdout.splitlines()) == 3
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "0 False False", done.stderr
+    assert len(lines) == len(images) + 1 and lines[0].startswith(str(images[0]))
     assert done.stderr == ""
 
 

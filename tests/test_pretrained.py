@@ -152,3 +152,17 @@ def test_the_verifier_tells_digits_from_merged_pairs(pretrained, mnist_data_home
     assert np.mean(junk[:100] < 0.5) >= 0.88
     assert np.mean(junk[:100] > 0.95) <= 0.03
     assert np.mean(junk[100:] > 0.5) >= 0.95
+
+
+def test_the_shipped_onnx_verifier_is_the_keras_one(mnist_data_home):
+    pytest.importorskip("onnxruntime")
+    from skdigits.datasets import fetch_mnist
+
+    path = _pretrained.verifier_path(onnx=True)
+    assert os.path.isfile(path) and os.path.getsize(path) <= 2**20
+    onnx = _pretrained.load_verifier(onnx=True)
+    assert isinstance(onnx, skdigits.OnnxDigitClassifier)
+    np.testing.assert_array_equal(onnx.classes_, np.arange(11))
+    X, _ = fetch_mnist(subset="test", return_X_y=True, data_home=mnist_data_home)
+    keras_proba = _pretrained.load_verifier().predict_proba(X[:200])
+    np.testing.assert_allclose(onnx.predict_proba(X[:200]), keras_proba, atol=1e-5)

@@ -93,7 +93,7 @@ def _stub_reads_without_the_shipped_verifier(request, monkeypatch):
     if "stub" in request.fixturenames:
         from skdigits import _pretrained
 
-        monkeypatch.setattr(_pretrained, "load_verifier", lambda: None)
+        monkeypatch.setattr(_pretrained, "load_verifier", lambda onnx=False: None)
 
 
 # --- segmentation: known boxes ---------------------------------------------------
@@ -374,8 +374,12 @@ def test_the_verifier_decides_how_touching_digits_are_cut(stub):
     assert reading.boxes[0, 0] == 50 and reading.boxes[-1, 2] == 88
     # One sure that only the whole is a digit: one digit, the whole blob.
     keeps = StubVerifier(lambda im: 0.001 if _wider_than_high(im) else 0.999)
-    reading = read_digits(image, classifier=stub, verifier=keeps, reject_threshold=0)
-    np.testing.assert_array_equal(reading.boxes, [[50, 15, 88, 45]])
+    whole = read_digits(image, classifier=stub, verifier=keeps, reject_threshold=0)
+    np.testing.assert_array_equal(whole.boxes, [[50, 15, 88, 45]])
+    # Without a verifier the stub's answers alone keep the rings whole: the
+    # first verifier changed the reading.
+    alone = read_digits(image, classifier=stub, verifier=None, reject_threshold=0)
+    np.testing.assert_array_equal(alone.boxes, [[50, 15, 88, 45]])
 
 
 def test_a_digit_the_verifier_doubts_is_rejected(stub):
@@ -395,7 +399,7 @@ def test_read_uses_the_shipped_verifier_by_default(stub, monkeypatch):
     from skdigits import _pretrained
 
     shipped = StubVerifier(lambda im: 0.99)
-    monkeypatch.setattr(_pretrained, "load_verifier", lambda: shipped)
+    monkeypatch.setattr(_pretrained, "load_verifier", lambda onnx=False: shipped)
     image, _ = _field_of_blocks()
     assert read_digits(image, classifier=stub).rejected.all()
     assert len(shipped.calls) == 1
@@ -416,6 +420,19 @@ def test_read_refuses_a_bad_verifier(stub, verifier, error, message):
     image, _ = _field_of_blocks()
     with pytest.raises(error, match=message):
         read_digits(image, classifier=stub, verifier=verifier)
+
+
+def test_a_pipeline_ending_in_an_augmented_classifier_scores_candidates_plainly():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    clf = StubTTAClassifier()
+    identity = FunctionTransformer().fit(np.zeros((1, 784)))
+    pipeline = Pipeline([("identity", identity), ("stub", clf)])
+    image, _ = _field_of_blocks()
+    reading = read_digits(image, classifier=pipeline, verifier=None)
+    assert [call[0] for call in clf.calls] == [0, 1] and reading.text == "555"
+    assert pipeline.steps[-1][1] is clf and clf.tta_shift == 1  # left as it was
 
 
 def test_read_a_tuple_and_a_one_element_list_give_lists(stub):

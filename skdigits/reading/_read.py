@@ -1,6 +1,5 @@
 """Read the digits of form fields: segment, normalise, classify in one batch."""
 
-import copy
 import dataclasses
 import math
 import numbers
@@ -189,10 +188,10 @@ def read_digits(
        :class:`~skdigits.preprocessing.MNISTNormalizer` and classified.
 
     The pieces of all the images, with the candidates of step 4, go to the
-    classifier's ``predict_proba`` in one batch. A classifier with
-    test-time augmentation (``tta_shift`` > 0, as the shipped model has)
-    scores the candidates without it; the pieces kept are then classified
-    with it, in a second batch.
+    classifier's ``predict_proba`` in one batch. A classifier (or a
+    Pipeline ending in one) with test-time augmentation (``tta_shift`` > 0,
+    as the shipped model has) scores the candidates without it; the pieces
+    kept are then classified with it, in a second batch.
 
     Parameters
     ----------
@@ -239,7 +238,8 @@ def read_digits(
         ``10``, a piece that is *not one digit* (two touching digits taken
         as one, part of a digit, parts of two), trained on the pieces this
         function cuts. ``"auto"`` is the one that ships with skdigits
-        (``benchmarks/train_verifier.py``; loaded once a process). Each
+        (``benchmarks/train_verifier.py``; loaded once a process; its ONNX
+        export for an ONNX classifier, so no TensorFlow is needed). Each
         piece's score gains the log of its probability of being one digit;
         a digit it is sure (above 0.95) is not one digit is rejected (with
         ``reject_threshold`` above 0). None scores the pieces by the
@@ -288,8 +288,7 @@ def read_digits(
     """
     _check_params(reject_threshold, stroke_width, max_pixels)
     check_polarity(polarity)
-    if isinstance(verifier, str) and verifier != "auto":  # before any work
-        _resolve_verifier(verifier)
+    verifier = _resolve_verifier(verifier)  # checked before any work
     single, items = _as_list(images)
     arrays = [_load(item, index, max_pixels) for index, item in enumerate(items)]
     if classifier is None:
@@ -297,7 +296,7 @@ def read_digits(
 
         classifier = load_pretrained()
     classes = _check_classifier(classifier)
-    verifier = _resolve_verifier(verifier)
+    verifier = _resolve_verifier(verifier, classifier)
     readings = _read_arrays(
         arrays,
         classifier,
@@ -397,17 +396,23 @@ def _check_classifier(classifier, name="classifier"):
     return np.asarray(classes)
 
 
-def _resolve_verifier(verifier):
-    """The verifier to read with: the shipped one for "auto", or None."""
+def _resolve_verifier(verifier, classifier=None):
+    """The verifier to read with: the shipped one for "auto", or None.
+
+    With ``classifier`` None, "auto" is only checked, not loaded. The shipped
+    verifier for an ONNX classifier is its ONNX export: no TensorFlow.
+    """
     if isinstance(verifier, str):
         if verifier != "auto":
             raise ValueError(
                 "verifier must be 'auto', None or a fitted classifier; "
                 f"got {verifier!r}."
             )
+        if classifier is None:
+            return verifier
         from .._pretrained import load_verifier
 
-        return load_verifier()
+        return load_verifier(onnx=_is_onnx(classifier))
     if verifier is None:
         return None
     classes = _check_classifier(verifier, "verifier")
@@ -566,14 +571,45 @@ def _without_tta(classifier):
 
     Candidate pieces are scored on plain probabilities; only the pieces a
     reading keeps get the classifier's own ``tta_shift`` (five forward
-    passes a piece), which reads as well at a fraction of the work.
+    passes a piece), which reads as well at a fraction of the work. A
+    Pipeline's last step is looked at.
     """
+    steps = getattr(classifier, "steps", None)
+    if isinstance(steps, list) and steps:
+        name, last = steps[-1]
+        plain = _without_tta(last)
+        if plain is last:
+            return classifier
+        pipeline = _shallow_copy(classifier)
+        pipeline.steps = [*steps[:-1], (name, plain)]
+        return pipeline
     for name in ("tta_shift", "tta_shift_"):  # CNNDigitClassifier, ONNX file
         if getattr(classifier, name, 0):
-            plain = copy.copy(classifier)
+            plain = _shallow_copy(classifier)
             setattr(plain, name, 0)
             return plain
     return classifier
+
+
+def _shallow_copy(estimator):
+    """A new object sharing ``estimator``'s attributes (its network included).
+
+    Not ``copy.copy``: that pickles an ONNX predictor's state, building a new
+    onnxruntime session, and re-seeds a CNN's threads.
+    """
+    twin = type(estimator).__new__(type(estimator))
+    vars(twin).update(vars(estimator))
+    return twin
+
+
+def _is_onnx(classifier):
+    """Whether ``classifier`` (or a Pipeline's last step) runs an ONNX file."""
+    from .._onnx_predictor import OnnxDigitClassifier
+
+    steps = getattr(classifier, "steps", None)
+    if isinstance(steps, list) and steps:
+        classifier = steps[-1][1]
+    return isinstance(classifier, OnnxDigitClassifier)
 
 
 def _junk_proba(verifier, candidates, inked, pixels):
