@@ -612,18 +612,16 @@ def _is_onnx(classifier):
     return isinstance(classifier, OnnxDigitClassifier)
 
 
-def _junk_proba(verifier, candidates, inked, pixels):
-    """The verifier's probability that each inked candidate is not one digit.
+def _junk_proba(verifier, images, pixels, normalizer):
+    """The verifier's probability that each of ``images`` is not one digit.
 
-    ``pixels`` are the candidates normalised for the classifier (0-255), or
-    None if the verifier's normalisation differs.
+    ``pixels`` are the images as ``normalizer`` brought them to the
+    classifier (0-255): reused when the verifier's own normalisation (the
+    one it was trained with, no stroke width) is the same.
     """
-    normalizer, scale = _normalizer_for(verifier, None)  # as it was trained
-    if pixels is None:
-        kept = [
-            image for image, keep in zip(candidates.images, inked, strict=True) if keep
-        ]
-        pixels = normalizer.fit_transform(kept)
+    own, scale = _normalizer_for(verifier, None)
+    if own.get_params() != normalizer.get_params():
+        pixels = own.fit_transform(images)
     X = pixels.astype(np.float32) * np.float32(scale / 255.0)
     column = list(verifier.classes_).index(NOT_A_DIGIT)
     return np.asarray(_without_tta(verifier).predict_proba(X), dtype=float)[:, column]
@@ -643,23 +641,20 @@ def _read_arrays(
     proba = np.zeros((0, n_classes))
     inked = np.zeros(0, dtype=bool)
     junk = np.zeros(len(candidates.images))
+    plain = _without_tta(classifier)
     if candidates.images:
         normalizer, scale = _normalizer_for(classifier, stroke_width)
         pixels = normalizer.fit_transform(candidates.images)
         inked = pixels.any(axis=1)  # nothing left after the normaliser's cleaning
         X = pixels.astype(np.float32) * np.float32(scale / 255.0)
         proba = np.zeros((len(X), n_classes))
-        plain = _without_tta(classifier)
         if inked.any():
             proba[inked] = np.asarray(plain.predict_proba(X[inked]), dtype=float)
             if verifier is not None:
-                same = (
-                    _normalizer_for(verifier, None)[0].get_params()
-                    == normalizer.get_params()
-                )
-                junk[inked] = _junk_proba(
-                    verifier, candidates, inked, pixels[inked] if same else None
-                )
+                images = [
+                    im for im, k in zip(candidates.images, inked, strict=True) if k
+                ]
+                junk[inked] = _junk_proba(verifier, images, pixels[inked], normalizer)
     score = _piece_scores(proba, inked, candidates)
     score += VERIFIER_WEIGHT * np.log(np.maximum(1 - junk, _MIN_PROBA))
 
