@@ -4,7 +4,8 @@ Every row trains on the same split (the 60,000 MNIST training images) and is
 measured on the 10,000 test images, each in a fresh process, so that peak
 memory is that row's own and no TensorFlow state carries over between rows:
 
-- ``skdigits_default``: ``CNNDigitClassifier(random_state=0)``.
+- ``skdigits_default``: ``CNNDigitClassifier(random_state=0)`` (the seed of
+  each run: ``--seeds``).
 - ``skdigits_best``: ``CNNDigitClassifier(random_state=0, **best_params)``.
 - ``skdigits_fixed``: the default network for exactly ``--compare-epochs``
   epochs (``validation_split=0``, so no early stopping), the estimator side of
@@ -22,6 +23,8 @@ Run from the repository root, with MNIST in the scikit-learn data home::
 
     python benchmarks/bench_mnist.py                       # every row, once
     python benchmarks/bench_mnist.py --repeat 3            # medians of 3 runs
+    python benchmarks/bench_mnist.py --seeds 0 1 2 --once seed_keras
+                                          # medians of 3 seeds; the anchor once
     python benchmarks/bench_mnist.py --rows skdigits_fixed keras_raw
     python benchmarks/bench_mnist.py --best-params '{"filters": [32, 64]}'
     python benchmarks/bench_mnist.py --smoke               # seconds, for CI
@@ -58,6 +61,9 @@ sys.path.insert(0, os.path.dirname(HERE))
 # end of the schedule, keeping the last weights.
 DEFAULT_BEST_PARAMS = {
     "filters": [32, 64],
+    "kernel_size": 3,  # two 3x3 convolutions a block, on a 10 % split: the
+    "convs_per_block": 2,  # defaults these members were measured with
+    "validation_split": 0.1,
     "dense_units": 256,
     "rotation_range": 10,
     "shift_range": 0.1,
@@ -70,7 +76,7 @@ DEFAULT_BEST_PARAMS = {
 SMOKE_NETWORK = {"filters": [4], "dense_units": 8, "epochs": 1}
 SMOKE_SIZES = {"n_train": 600, "n_test": 200}
 FULL_SIZES = {"n_train": 60_000, "n_test": 10_000}
-SEED = 0  # every row's random_state
+SEED = 0  # every row's random_state, unless --seeds says others
 
 # (label, where in the results, comparison, limit); see README.md.
 TARGETS = [
@@ -97,11 +103,6 @@ TARGETS = [
 
 # ----------------------------------------------------------------------
 # measuring
-
-
-def is_plain_int(value):
-    """An int (not a bool, not a sequence of them)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def timed(function, *args, **kwargs):
@@ -198,7 +199,7 @@ def load_split(config):
 
 def network_params(config, **params):
     """CNNDigitClassifier parameters, with the smoke run's tiny network."""
-    params = {"random_state": SEED, **params}
+    params = {"random_state": seed_of(config), **params}
     if config["smoke"]:
         params.update(SMOKE_NETWORK)
     return params
@@ -236,6 +237,9 @@ def keras_network(clf):
         dense_dropout=clf.dense_dropout,
         batch_norm=clf.batch_norm,
         learning_rate=clf.learning_rate,
+        rotation_range=clf.rotation_range,
+        shift_range=clf.shift_range,
+        zoom_range=clf.zoom_range,
         precision=resolve_precision(clf.precision),
     )
 
@@ -416,7 +420,7 @@ def seed_keras_row(config):
     X_train, X_test = (
         X.reshape(-1, 28, 28, 1).astype(np.float32) / 255 for X in (X_train, X_test)
     )
-    keras.utils.set_random_seed(SEED)
+    keras.utils.set_random_seed(seed_of(config))
     model = seed_keras_network()
     epochs = 1 if config["smoke"] else SEED_RECIPE["epochs"]
     callbacks = [
@@ -478,7 +482,7 @@ def _mlp(config):
         hidden_layer_sizes=(256,),
         early_stopping=True,
         max_iter=10 if config["smoke"] else 200,
-        random_state=SEED,
+        random_state=seed_of(config),
     )
 
 
@@ -494,6 +498,57 @@ def _knn(config):
     return KNeighborsClassifier(n_neighbors=3)
 
 
+def torch_augment_class():
+    """``TorchAugment``: Keras' three random image layers as one torch module."""
+    import torch
+
+    class TorchAugment(torch.nn.Module):
+        """Random rotation, shift and zoom of each image, in training only.
+
+        Keras' ``RandomRotation(rotation / 360)``, ``RandomTranslation(shift,
+        shift)`` and ``RandomZoom(zoom, zoom)`` (each factor uniform, height
+        and width zoomed independently; bilinear; uncovered pixels 0) as one
+        affine resampling per image; the identity in eval mode.
+        """
+
+        def __init__(self, rotation, shift, zoom):
+            super().__init__()
+            self.rotation, self.shift, self.zoom = rotation, shift, zoom
+
+        def forward(self, images):
+            if not self.training:
+                return images
+            n = images.shape[0]
+
+            def uniform(limit):
+                return (torch.rand(n) * 2 - 1) * limit
+
+            angle = torch.deg2rad(uniform(self.rotation))
+            scale_y, scale_x = 1 + uniform(self.zoom), 1 + uniform(self.zoom)
+            cos, sin = torch.cos(angle), torch.sin(angle)
+            # Output -> input coordinates, in [-1, 1] units (a shift of a
+            # fraction f of the side is 2 f of them).
+            theta = torch.stack(
+                [
+                    torch.stack(
+                        [cos * scale_x, -sin * scale_y, 2 * uniform(self.shift)], 1
+                    ),
+                    torch.stack(
+                        [sin * scale_x, cos * scale_y, 2 * uniform(self.shift)], 1
+                    ),
+                ],
+                1,
+            )
+            grid = torch.nn.functional.affine_grid(
+                theta, images.shape, align_corners=False
+            )
+            return torch.nn.functional.grid_sample(
+                images, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+            )
+
+    return TorchAugment
+
+
 def skorch_row(config):
     try:
         import skorch
@@ -505,12 +560,12 @@ def skorch_row(config):
     from skdigits import _runtime
     from skdigits._callbacks import schedule_factor
 
+    TorchAugment = torch_augment_class()
     clf = fixed_estimator(config)
-    augmented = clf.rotation_range or clf.shift_range or clf.zoom_range
-    if clf.batch_norm or augmented or not clf.dense_units or clf.padding == "same":
+    if clf.batch_norm or not clf.dense_units or clf.padding == "same":
         return {
-            "skipped": "the torch network has valid convolutions, a dense layer, "
-            "no batch normalisation and no augmentation"
+            "skipped": "the torch network has valid convolutions, a dense layer "
+            "and no batch normalisation"
         }
     if os.environ.get(_runtime.NUM_THREADS_ENV):  # as the TensorFlow rows
         torch.set_num_threads(int(os.environ[_runtime.NUM_THREADS_ENV]))
@@ -518,27 +573,28 @@ def skorch_row(config):
     X_train, X_test = (
         X.reshape(-1, 1, 28, 28).astype(np.float32) / 255 for X in (X_train, X_test)
     )
-    # The default skdigits network (see skdigits._network.build_cnn) in torch:
-    # valid convolutions on 28x28 images ("auto" padding), two of one kernel
-    # size a block.
-    if not (is_plain_int(clf.kernel_size) and clf.convs_per_block == 2):
-        raise ValueError(
-            "skorch_cnn mirrors networks of two convolutions of one kernel size a "
-            f"block; got kernel_size={clf.kernel_size!r}, "
-            f"convs_per_block={clf.convs_per_block!r}"
-        )
+    # The skdigits network (see skdigits._network.build_cnn) in torch: valid
+    # convolutions on 28x28 images ("auto" padding), each block's kernel size
+    # and number of convolutions as the estimator resolves them.
     layers, channels, side = [], 1, 28
-    for n_filters in clf.filters:
+    augmentation = (clf.rotation_range, clf.shift_range, clf.zoom_range)
+    if any(augmentation):
+        layers.append(TorchAugment(*augmentation))
+    blocks = zip(
+        clf.filters,
+        clf._per_block("kernel_size"),
+        clf._per_block("convs_per_block"),
+        strict=True,
+    )
+    for n_filters, size, n_convs in blocks:
+        for _ in range(n_convs):
+            layers += [nn.Conv2d(channels, n_filters, size), nn.ReLU()]
+            channels, side = n_filters, side - (size - 1)
         layers += [
-            nn.Conv2d(channels, n_filters, clf.kernel_size),
-            nn.ReLU(),
-            nn.Conv2d(n_filters, n_filters, clf.kernel_size),
-            nn.ReLU(),
             nn.MaxPool2d(2, ceil_mode=True),  # Keras' "same" pooling
             nn.Dropout(clf.dropout),
         ]
-        side = math.ceil((side - 2 * (clf.kernel_size - 1)) / 2)
-        channels = n_filters
+        side = math.ceil(side / 2)
     layers += [
         nn.Flatten(),
         nn.Linear(channels * side * side, clf.dense_units),
@@ -550,7 +606,7 @@ def skorch_row(config):
     # tenth of the rate, then a cosine down to alpha times it.
     plan = schedule_plan(clf, len(X_train))
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed_of(config))
     net = skorch.NeuralNetClassifier(
         nn.Sequential(*layers),
         criterion=nn.CrossEntropyLoss,
@@ -692,6 +748,16 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def seed_of(config):
+    """The random seed of a row's run: ``--seeds``' current one, or SEED."""
+    return config.get("seed", SEED)
+
+
+def without_seed(run):
+    """A run's results without the seed it ran with (not a measure)."""
+    return {key: value for key, value in run.items() if key != "seed"}
+
+
 def median_of(runs):
     """The runs merged: the median of every number, the first of anything else.
 
@@ -821,7 +887,8 @@ def print_report(results):
     print_title("bench_mnist", head)
     print(
         f"split: {config['n_train']} train / {config['n_test']} test; "
-        f"medians of {config['repeat']} run(s)"
+        f"medians of {config['repeat']} run(s) of seed(s) "
+        f"{', '.join(map(str, config.get('seeds', [SEED])))}"
         + (
             "; SMOKE RUN: tiny networks, numbers mean nothing"
             if config["smoke"]
@@ -911,6 +978,23 @@ def main(argv=None):
         "--repeat", type=int, default=1, help="runs of each row; medians reported"
     )
     parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[SEED],
+        help="random seeds: every row runs once per seed (and --repeat times "
+        f"each); medians over all its runs (default {SEED})",
+    )
+    parser.add_argument(
+        "--once",
+        nargs="+",
+        default=[],
+        choices=list(ROWS),
+        metavar="ROW",
+        help="rows of --rows run only in the first round (first seed, first "
+        "repeat), such as the 15-minute seed_keras",
+    )
+    parser.add_argument(
         "--best-params",
         type=json.loads,
         default=DEFAULT_BEST_PARAMS,
@@ -944,6 +1028,8 @@ def main(argv=None):
         "smoke": args.smoke,
         **(SMOKE_SIZES if args.smoke else FULL_SIZES),
         "repeat": args.repeat,
+        "seeds": args.seeds,
+        "once": args.once,
         "best_params": args.best_params,
         "compare_epochs": 1 if args.smoke else args.compare_epochs,
         "calls": 10 if args.smoke else args.latency_calls,
@@ -955,14 +1041,25 @@ def main(argv=None):
         "matmul", config, matmul_peak
     )
     runs = {name: [] for name in args.rows}
-    for repeat in range(args.repeat):  # rows interleaved: drift hits them alike
+    rounds = [(seed, repeat) for seed in args.seeds for repeat in range(args.repeat)]
+    for number, (seed, repeat) in enumerate(rounds):
+        # rows interleaved: drift hits them alike
         for name in args.rows:
-            print(f"[run {repeat + 1}/{args.repeat}] {name} ...", flush=True)
-            result, seconds = timed(run_in_fresh_process, name, config)
-            print(f"[run {repeat + 1}/{args.repeat}] {name}: {seconds:.0f} s")
-            runs[name].append(result)
+            if number and name in args.once:
+                continue
+            where = f"[seed {seed}, run {repeat + 1}/{args.repeat}] {name}"
+            print(f"{where} ...", flush=True)
+            row_config = {**config, "seed": seed}
+            result, seconds = timed(run_in_fresh_process, name, row_config)
+            print(f"{where}: {seconds:.0f} s")
+            runs[name].append(result | {"seed": seed})
     rows = {
-        name: {"description": ROWS[name][0], **median_of(row_runs), "runs": row_runs}
+        name: {
+            "description": ROWS[name][0],
+            **median_of([without_seed(run) for run in row_runs]),
+            "seeds": [run["seed"] for run in row_runs],
+            "runs": row_runs,
+        }
         for name, row_runs in runs.items()
     }
     results = {"header": started, "rows": rows, "comparison": compare(rows)}

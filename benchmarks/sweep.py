@@ -36,9 +36,24 @@ LAST = {"callbacks__early_stopping__restore_best_weights": False}  # keep the la
 # The first block one 5x5 convolution instead of two 3x3 ones.
 STEM5 = {"kernel_size": [5, 3], "convs_per_block": [1, 2]}
 
-#: name -> parameters (``precision`` defaults to "bfloat16": see --precision).
-CONFIGS = {
-    "default": {},
+# The estimator's defaults before session 7, which the configurations below
+# (all measured before) change: they keep meaning what they measured.
+PREVIOUS = {
+    "filters": [16, 32],
+    "kernel_size": 3,
+    "convs_per_block": 2,
+    "dense_units": 128,
+    "rotation_range": 0.0,
+    "shift_range": 0.0,
+    "zoom_range": 0.0,
+    "epochs": 9,
+    "validation_split": 0.1,
+}
+
+#: name -> changes to the defaults before session 7 (``precision`` defaults
+#: to "bfloat16": see --precision).
+_MEASURED_BEFORE = {
+    "previous_default": {},
     "default_norestore": {**LAST},
     "e20": {"epochs": 20, **LONG},
     "shift_e20": {**SHIFT, "epochs": 20, **LONG},
@@ -140,6 +155,11 @@ CONFIGS = {
         "epochs": 20,
         "callbacks__early_stopping__patience": 20,
     },
+}
+#: name -> parameters.
+CONFIGS = {
+    "default": {},  # today's defaults (stem5_augweak_e8_all's network)
+    **{name: {**PREVIOUS, **params} for name, params in _MEASURED_BEFORE.items()},
 }
 SMOKE = {"filters": [4], "dense_units": 8, "epochs": 1}
 

@@ -26,10 +26,14 @@ class CNNDigitClassifier(KerasClassifier):
     """Convolutional neural network classifier for digit images.
 
     A Keras network in the family of the classic MNIST notebooks
-    (convolution blocks of two convolutions by default, max-pooling and
-    dropout; a dense layer with dropout; softmax), trained with Adam on
-    cross-entropy, with early stopping and learning-rate reduction driven by
-    a held-out validation split. It is a scikit-learn classifier: use it in
+    (convolution blocks, max-pooling and dropout; a dense layer with dropout;
+    softmax), trained with Adam on cross-entropy. By default it trains on
+    every image it is given, with light random rotations, shifts and zooms,
+    for a fixed number of epochs along a warm-up and cosine learning-rate
+    schedule; with a held-out ``validation_split`` early stopping and
+    learning-rate reduction on plateau watch it too. The defaults reach
+    99.5 % on the MNIST test set in about two minutes on two CPU cores (see
+    :ref:`benchmarks`). It is a scikit-learn classifier: use it in
     pipelines, searches, cross-validation and displays like any other. It is
     built on scikeras' :class:`~scikeras.wrappers.KerasClassifier`; the
     network is built at fit time from the data, so it adapts to the image
@@ -37,19 +41,19 @@ class CNNDigitClassifier(KerasClassifier):
 
     Parameters
     ----------
-    filters : tuple of int, default=(16, 32)
-        Filters of the convolutions of each block (two by default, see
-        ``convs_per_block``); one block per entry.
-    kernel_size : int or tuple of int, default=3
+    filters : tuple of int, default=(32, 64)
+        Filters of the convolutions of each block; one block per entry.
+    kernel_size : int, tuple of int or "auto", default="auto"
         Side of the square convolution kernels; a tuple gives each block's,
-        one per entry of ``filters``.
-    convs_per_block : int or tuple of int, default=2
+        one per entry of ``filters``. ``"auto"``: 5 in the first block, 3 in
+        the others.
+    convs_per_block : int, tuple of int or "auto", default="auto"
         Convolutions in each block; a tuple gives each block's, one per
-        entry of ``filters``. ``filters=(32, 64), kernel_size=(5, 3),
-        convs_per_block=(1, 2)`` makes the first block one 5 x 5
-        convolution instead of two 3 x 3 ones, which halves the arithmetic
-        of the network of ``filters=(32, 64), dense_units=256`` (see
-        :ref:`benchmarks`).
+        entry of ``filters``. ``"auto"``: one in the first block, two in the
+        others. With ``kernel_size="auto"`` the first block is one 5 x 5
+        convolution where the seed notebook has two 3 x 3 ones: as accurate
+        on MNIST at half the arithmetic (see :ref:`benchmarks`);
+        ``kernel_size=3, convs_per_block=2`` builds the notebook's blocks.
     padding : {"auto", "valid", "same"}, default="auto"
         Padding of the convolutions. ``"valid"`` (none) shrinks each map by
         ``kernel_size - 1`` and, on 28 x 28 images, costs half the arithmetic
@@ -58,7 +62,7 @@ class CNNDigitClassifier(KerasClassifier):
         lie inside a blank border) and ``"same"`` for smaller ones (such as
         the 8 x 8 digits, whose ink reaches the edge). A map too small for a
         valid convolution is padded whatever this says.
-    dense_units : int, default=128
+    dense_units : int, default=256
         Units of the dense layer before the output; 0 leaves it out.
     dropout : float, default=0.25
         Dropout rate after each convolution block.
@@ -71,29 +75,36 @@ class CNNDigitClassifier(KerasClassifier):
         Peak learning rate of the Adam optimizer. By default the rate warms up
         to it over the first epoch and then decays along a cosine to 0 at the
         end of the last (the ``lr_schedule`` callback, below).
-    rotation_range : float, default=0.0
+    rotation_range : float, default=5.0
         Training-time augmentation: rotate each training image by a random
         angle of up to this many degrees either way. Augmentation layers are
         part of the network but act only while training, never in predict.
-    shift_range : float, default=0.0
+        0 (with the two below) trains on the images as given.
+    shift_range : float, default=0.05
         Training-time augmentation: shift each training image by up to this
         fraction of its height and width.
-    zoom_range : float, default=0.0
+    zoom_range : float, default=0.05
         Training-time augmentation: zoom each training image in or out by up
         to this fraction. Pixels uncovered by any augmentation are 0, the
-        background of white-on-black digits such as MNIST.
+        background of white-on-black digits such as MNIST. On MNIST these
+        light defaults did better than none and than twice or three times
+        as much (see :ref:`benchmarks`).
     batch_size : int, default=256
         Images per gradient step.
-    epochs : int, default=9
-        Most passes over the training data; early stopping may end sooner.
+    epochs : int, default=8
+        Passes over the training data; with a validation split, early
+        stopping may end sooner.
         The defaults suit MNIST-size data (tens of thousands of images); on a
         few thousand, use a smaller ``batch_size`` and more epochs, since the
         network learns per step, not per epoch.
-    validation_split : float, default=0.1
+    validation_split : float, default=0.0
         Fraction of the training data held out, stratified by class, to
-        monitor training. It drives the callbacks below; with 0 there is no
-        held-out data, those callbacks are off (unless set to monitor a
-        training metric), and the network trains for exactly ``epochs``.
+        monitor training. It drives the early stopping and learning-rate
+        reduction callbacks below; with 0, the default, every image trains
+        the network, those callbacks are off (unless set to monitor a
+        training metric), and the network trains for exactly ``epochs``
+        (on MNIST, training on all 60,000 images beat holding out a tenth
+        to stop early).
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Floating-point precision of training and prediction. ``"bfloat16"``
         is mixed precision: the convolutions and dense layers compute in
@@ -169,6 +180,12 @@ class CNNDigitClassifier(KerasClassifier):
 
     Notes
     -----
+    The defaults are tuned for MNIST-size images (28 x 28) and data (tens of
+    thousands of images). On small images such as scikit-learn's 8 x 8
+    digits, turn the augmentation off (``rotation_range=0, shift_range=0,
+    zoom_range=0``): a shift of 5 % of 8 pixels only blurs them (held out,
+    0.92-0.95 accuracy with it against 0.96-0.98 without, in a small network).
+
     Input may be flat ``(n, height * width)``, ``(n, height, width)`` or
     ``(n, height, width, channels)``. A flat row whose length is a perfect
     square is read as a square one-channel image (784 as 28 x 28, 64 as
@@ -186,7 +203,8 @@ class CNNDigitClassifier(KerasClassifier):
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X, y, stratify=y, random_state=0)
     >>> clf = CNNDigitClassifier(filters=(16,), dense_units=64, batch_size=32,
-    ...                          epochs=20, random_state=0)
+    ...                          epochs=20, rotation_range=0, shift_range=0,
+    ...                          zoom_range=0, random_state=0)
     >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
     True
     >>> clf.predict(X_test[:5])
@@ -205,21 +223,21 @@ class CNNDigitClassifier(KerasClassifier):
     def __init__(
         self,
         *,
-        filters=(16, 32),
-        kernel_size=3,
-        convs_per_block=2,
+        filters=(32, 64),
+        kernel_size="auto",
+        convs_per_block="auto",
         padding="auto",
-        dense_units=128,
+        dense_units=256,
         dropout=0.25,
         dense_dropout=0.5,
         batch_norm=False,
         learning_rate=4e-3,
-        rotation_range=0.0,
-        shift_range=0.0,
-        zoom_range=0.0,
+        rotation_range=5.0,
+        shift_range=0.05,
+        zoom_range=0.05,
         batch_size=256,
-        epochs=9,
-        validation_split=0.1,
+        epochs=8,
+        validation_split=0.0,
         precision="auto",
         tta_shift=0,
         callbacks=None,
@@ -446,15 +464,19 @@ class CNNDigitClassifier(KerasClassifier):
             )
 
     def _check_per_block(self, name, n_blocks):
-        """A positive int, or a tuple of one per block of ``filters``."""
+        """ "auto", a positive int, or a tuple of one per block of ``filters``."""
         value = getattr(self, name)
+        if isinstance(value, str) and value == "auto":
+            return
         if not isinstance(value, (list, tuple)):
-            check_int(name, value, "a positive int or a tuple of them", minimum=1)
+            check_int(
+                name, value, '"auto", a positive int or a tuple of them', minimum=1
+            )
             return
         if len(value) != n_blocks or not all(is_int(v) and v > 0 for v in value):
             raise ValueError(
-                f"{name} must be a positive int or a tuple of one positive int "
-                f"per block of filters ({n_blocks}), got {value!r}"
+                f'{name} must be "auto", a positive int or a tuple of one positive '
+                f"int per block of filters ({n_blocks}), got {value!r}"
             )
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
@@ -503,8 +525,8 @@ class CNNDigitClassifier(KerasClassifier):
             n_classes=meta["n_classes_"],
             input_scale=meta["input_scale_"],
             filters=tuple(int(f) for f in self.filters),
-            kernel_size=per_block(self.kernel_size, len(self.filters)),
-            convs_per_block=per_block(self.convs_per_block, len(self.filters)),
+            kernel_size=self._per_block("kernel_size"),
+            convs_per_block=self._per_block("convs_per_block"),
             padding=self.padding,
             dense_units=int(self.dense_units),
             dropout=float(self.dropout),
@@ -516,6 +538,10 @@ class CNNDigitClassifier(KerasClassifier):
             zoom_range=float(self.zoom_range),
             precision=self.precision_,
         )
+
+    def _per_block(self, name):
+        """``kernel_size`` or ``convs_per_block``: one int per block."""
+        return per_block(name, getattr(self, name), len(tuple(self.filters)))
 
     @property
     def _fit_kwargs(self):

@@ -7,5 +7,11 @@ FAST = dict(
     batch_size=32,
     learning_rate=3e-3,
     epochs=20,
+    validation_split=0.1,  # the callback tests watch a validation split
+    # No augmentation: the defaults' suit 28 x 28 digits; on the 8 x 8 ones
+    # they cost accuracy (0.92-0.95 against 0.96-0.98 held out, 2 seeds).
+    rotation_range=0,
+    shift_range=0,
+    zoom_range=0,
     random_state=0,
 )

@@ -107,6 +107,31 @@ def test_torch_forward_macs_match_the_keras_count(bench_mnist, monkeypatch):
     assert row["params"] == bench_mnist.fixed_epochs_params(config)
 
 
+def test_torch_augment_mirrors_the_keras_random_layers(bench_mnist):
+    # skorch_cnn trains the augmented default network: its augmentation is
+    # the identity at inference and when its ranges are 0, and a shift moves
+    # the ink by up to the range, filling what it uncovers with 0.
+    torch = pytest.importorskip("torch")
+    augment_class = bench_mnist.torch_augment_class()
+    images = torch.zeros((64, 1, 28, 28))
+    images[:, :, 10:18, 10:18] = 1.0
+    shift = augment_class(0.0, 0.1, 0.0)
+    np.testing.assert_array_equal(shift.eval()(images), images)
+    np.testing.assert_allclose(
+        augment_class(0.0, 0.0, 0.0).train()(images), images, atol=1e-6
+    )
+    torch.manual_seed(0)
+    moved = shift.train()(images).numpy()
+    assert not np.allclose(moved, images.numpy())
+    assert moved.min() >= 0 and moved[:, :, :4].max() == 0  # 0 fills, in range
+    rows = (moved[:, 0] > 0.5).any(axis=2)
+    tops = rows.argmax(axis=1)
+    assert set(np.unique(tops)) <= set(range(10 - 3, 10 + 4))  # <= 2.8 px
+    assert len(np.unique(tops)) > 2  # a random shift per image
+    rotated = augment_class(10.0, 0.0, 0.0).train()(images).numpy()
+    assert rotated.sum(axis=(1, 2, 3)) == pytest.approx(64.0, rel=0.1)
+
+
 @pytest.mark.parametrize("epochs", [1, 2, 5])
 def test_rebuilt_schedule_is_the_estimators(bench_mnist, epochs):
     # keras_raw and skorch_cnn rebuild the estimator's schedule: the same

@@ -532,14 +532,15 @@ def test_bad_parameters_are_clear_errors(small):
         ({"verbose": True}, ValueError, "verbose must be 0, 1 or 2"),
         ({"epochs": True}, TypeError, "epochs must be a positive int, got True"),
         ({"tta_shift": False}, TypeError, "tta_shift must be an int >= 0"),
-        ({"kernel_size": np.int64(0)}, ValueError, "kernel_size must be a positive"),
+        ({"kernel_size": np.int64(0)}, ValueError, 'kernel_size must be "auto", a po'),
+        ({"kernel_size": "same"}, TypeError, 'kernel_size must be "auto", a positive'),
         (
             {"kernel_size": (5, 3)},
             ValueError,
             r"one positive int per block of filters \(1\), got \(5, 3\)",
         ),
-        ({"convs_per_block": (0,)}, ValueError, "convs_per_block must be a positive"),
-        ({"convs_per_block": 1.5}, TypeError, "convs_per_block must be a positive int"),
+        ({"convs_per_block": (0,)}, ValueError, 'convs_per_block must be "auto", a'),
+        ({"convs_per_block": 1.5}, TypeError, 'convs_per_block must be "auto", a'),
         (
             {"callbacks__early_stopping__patience": -1},
             ValueError,
@@ -616,13 +617,34 @@ def test_augmentation_acts_in_training_only(small):
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(layer(images, training=False)), images
     )
-    plain = _fast(epochs=2).fit(X, y)
+    plain = _fast(epochs=2, rotation_range=0, shift_range=0, zoom_range=0).fit(X, y)
     assert not any(
         name.startswith("augment")
         for name in [layer.name for layer in plain.model_.layers]
     )
     with pytest.raises(ValueError, match="rotation_range"):
         _fast(rotation_range=400).fit(X, y)
+
+
+def test_default_network_is_the_5x5_first_augmented_one_on_every_image():
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 256, (40, 28, 28)).astype(np.uint8), np.arange(40) % 4
+    clf = CNNDigitClassifier(epochs=1, random_state=0).fit(X, y)
+    convs = [
+        (layer.name, layer.kernel_size[0], layer.filters)
+        for layer in clf.model_.layers
+        if isinstance(layer, keras.layers.Conv2D)
+    ]
+    assert convs == [
+        ("block1_conv1", 5, 32),
+        ("block2_conv1", 3, 64),
+        ("block2_conv2", 3, 64),
+    ]
+    names = {layer.name for layer in clf.model_.layers}
+    assert {"augment_rotation", "augment_shift", "augment_zoom"} <= names
+    assert clf.model_.get_layer("dense").units == 256
+    assert "val_loss" not in clf.history_  # no split: all 40 images trained
+    assert clf.best_epoch_ == 1
 
 
 def test_per_block_kernels_fit_clone_and_round_trip(digits, tmp_path):

@@ -13,6 +13,7 @@ NETWORK = dict(
     input_scale=1.0,
     filters=(4, 8),
     kernel_size=3,
+    convs_per_block=2,
     dense_units=8,
     dropout=0.25,
     dense_dropout=0.5,
@@ -68,19 +69,31 @@ def _conv_kernels(model):
         ((5, 3), (1, 2), [5, 3, 3], [24, 10, 8]),  # one 5x5, then two 3x3
         ([3, 5], [2, 1], [3, 3, 5], [26, 24, 8]),
         (3, 1, [3, 3], [26, 11]),
+        ("auto", "auto", [5, 3, 3], [24, 10, 8]),  # the default: as (5, 3), (1, 2)
+        ("auto", 2, [5, 5, 3, 3], [24, 20, 8, 6]),  # each "auto" alone
+        (3, "auto", [3, 3, 3], [26, 11, 9]),
     ],
 )
 def test_kernel_size_and_convs_per_block_shape_each_block(
     kernel_size, convs_per_block, kernels, sides
 ):
     params = {**NETWORK, "kernel_size": kernel_size}
-    model = build_cnn(
-        image_shape=(28, 28, 1), convs_per_block=convs_per_block, **params
-    )
+    params["convs_per_block"] = convs_per_block
+    model = build_cnn(image_shape=(28, 28, 1), **params)
     assert [k for k, _ in _conv_kernels(model)] == kernels
     assert _conv_sides(model) == sides
     pools = [layer.name for layer in model.layers if "pool" in layer.name]
     assert pools == ["block1_pool", "block2_pool"]  # one after every block
+
+
+@pytest.mark.parametrize(
+    "filters, kernels", [((4,), [5]), ((4, 8, 8), [5, 3, 3, 3, 3])]
+)
+def test_auto_blocks_compose_with_any_number_of_blocks(filters, kernels):
+    params = {**NETWORK, "filters": filters, "kernel_size": "auto"}
+    params["convs_per_block"] = "auto"
+    model = build_cnn(image_shape=(28, 28, 1), **params)
+    assert [k for k, _ in _conv_kernels(model)] == kernels
 
 
 @pytest.fixture(scope="module")

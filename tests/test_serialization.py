@@ -491,6 +491,39 @@ def test_bare_keras_file_is_a_clear_error(fitted, tmp_path):
         load_model(path)
 
 
+def test_file_without_newer_parameters_gets_the_values_it_was_fit_with(
+    tmp_path, digits
+):
+    # A file written before kernel_size and convs_per_block existed, when the
+    # default network was two 3 x 3 convolutions a block fit on a 10 % split:
+    # loaded, it keeps those values (not today's defaults), so that a clone
+    # builds the network the file holds.
+    X_train, y_train = digits[0][:200], digits[2][:200]
+    older = dict(kernel_size=3, convs_per_block=2, validation_split=0.1)
+    clf = CNNDigitClassifier(**{**TINY, **older, "epochs": 1})
+    save_model(clf.fit(X_train, y_train), tmp_path / "written.zip")
+
+    def drop(header):
+        for name in older:
+            header["params"].pop(name)
+
+    loaded = load_model(
+        _rewrite_header(tmp_path / "written.zip", tmp_path / "older.zip", drop)
+    )
+    assert CNNDigitClassifier().kernel_size == "auto"
+    assert {name: getattr(loaded, name) for name in older} == older
+
+    def kernels(estimator):
+        return [
+            layer.kernel_size[0]
+            for layer in estimator.model_.layers
+            if isinstance(layer, keras.layers.Conv2D)
+        ]
+
+    assert kernels(loaded) == [3, 3]
+    assert kernels(clone(loaded).fit(X_train, y_train)) == [3, 3]
+
+
 def test_newer_format_version_is_a_clear_error(saved, tmp_path):
     path = _rewrite_header(
         saved, tmp_path / "future.zip", lambda h: h.update(format_version=99)
