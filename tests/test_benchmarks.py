@@ -66,6 +66,7 @@ def test_forward_macs_counts_convolutions_and_dense_layers(bench_mnist):
         input_scale=255.0,
         filters=(16, 32),
         kernel_size=3,
+        convs_per_block=2,
         dense_units=128,
         dropout=0.25,
         dense_dropout=0.5,
@@ -470,7 +471,14 @@ def test_train_pretrained_smoke(mnist_data_home, tmp_path):
 
 
 def test_fit_profile_smoke(mnist_data_home, tmp_path):
-    results, stdout = _smoke("fit_profile.py", tmp_path / "p.json", mnist_data_home)
+    # With a validation split (the default has none), so that its passes are timed.
+    results, stdout = _smoke(
+        "fit_profile.py",
+        tmp_path / "p.json",
+        mnist_data_home,
+        "--set",
+        "validation_split=0.1",
+    )
     runs = results["runs"]
     assert [run["precision"] for run in runs] == ["float32", "bfloat16"]
     for run in runs:
@@ -540,3 +548,21 @@ def test_front_keeps_runs_of_different_files_apart():
     second = {"runs": [{**run, "fit_s": 20.0, "accuracy": 0.995}]}
     found = plot_front.points(sweep=plot_front.merged([first, second]))
     assert sorted(p[1:3] for p in found) == [(10.0, 0.99), (20.0, 0.995)]
+
+
+def test_docs_figure_adds_only_the_named_older_rows_the_new_run_lacks():
+    plot_front = _module("plot_front.py")
+    new = {"rows": {"skdigits_default": {"fit_s": 1.0}}, "header": {"x": 1}}
+    old = {
+        "rows": {
+            "skdigits_default": {"fit_s": 9.0},  # the old default: not drawn
+            "sklearn_mlp": {"fit_s": 2.0},
+            "skorch_cnn": {"fit_s": 3.0},
+        }
+    }
+    merged = plot_front.with_older_rows(new, old, ("sklearn_mlp", "skdigits_best"))
+    assert merged["rows"] == {
+        "skdigits_default": {"fit_s": 1.0},
+        "sklearn_mlp": {"fit_s": 2.0},
+    }
+    assert merged["header"] == {"x": 1} and "sklearn_mlp" not in new["rows"]

@@ -112,6 +112,7 @@ def test_train_writes_a_model_file_and_a_summary(trained):
     assert model.get_params()["dense_units"] == 16
     # The 8x8 digits' preset (small data: small batches), under --set's epochs.
     assert model.batch_size == DATASET_PARAMS["digits"]["batch_size"] == 32
+    assert model.rotation_range == model.shift_range == model.zoom_range == 0
     assert model.epochs == 2
     assert model.random_state == 0
     assert model.verbose == 0  # not a terminal

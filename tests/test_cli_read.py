@@ -209,6 +209,31 @@ def test_read_without_model_or_pretrained_file_says_so(files, monkeypatch, tmp_p
     assert "pretrained model" in err and "--model" in err
 
 
+def test_read_without_model_reads_the_shipped_model_without_tta(
+    files, monkeypatch, tmp_path
+):
+    # As read_digits does with the shipped model (its tta_shift is 1), unless
+    # --tta-shift says otherwise; a model given keeps its own.
+    from skdigits import _pretrained, load_model, reading
+
+    shipped = tmp_path / "shipped.zip"
+    save_model(load_model(files.model).set_params(tta_shift=1), shipped)
+    monkeypatch.setattr(_pretrained, "pretrained_path", lambda: str(shipped))
+    real, seen = reading.read_digits, []
+
+    def spy(images, *, classifier, **options):
+        seen.append(classifier.tta_shift)
+        return real(images, classifier=classifier, **options)
+
+    monkeypatch.setattr(reading, "read_digits", spy)
+    path, text = files.fields[0]
+    for argv in ([], ["--tta-shift", "2"], ["--model", shipped]):
+        status, out, err = _run(["read", path, "--verifier", "none", *argv])
+        assert status == 0, err
+        assert f"  {text}  (min p=" in out
+    assert seen == [0, 2, 1]
+
+
 def test_read_refuses_an_image_over_the_pixel_cap(files, monkeypatch):
     from skdigits.reading import _read
 

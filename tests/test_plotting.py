@@ -44,7 +44,9 @@ def fitted(digits):
     from skdigits import CNNDigitClassifier
 
     X_train, y_train, _, _ = digits
-    clf = CNNDigitClassifier(filters=(8,), dense_units=16, epochs=3, random_state=0)
+    clf = CNNDigitClassifier(
+        filters=(8,), dense_units=16, epochs=3, validation_split=0.1, random_state=0
+    )
     return clf.fit(X_train, y_train)
 
 

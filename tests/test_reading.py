@@ -382,6 +382,32 @@ def test_the_verifier_decides_how_touching_digits_are_cut(stub):
     np.testing.assert_array_equal(alone.boxes, [[50, 15, 88, 45]])
 
 
+def _ink_width(image):
+    cols = np.flatnonzero(image.any(axis=0))
+    return cols[-1] - cols[0] + 1
+
+
+def test_a_narrow_blob_the_verifier_doubts_is_cut_in_a_second_batch(stub):
+    # Two narrow rings touching: 22 pixels wide for 30 high, narrower than
+    # SPLIT_WIDTH digit heights, so not cut unless the verifier doubts it.
+    image = _paper()
+    _ring(image, 50, 15, 12, 30)
+    _ring(image, 60, 15, 12, 30)  # overlaps the first by 2 pixels
+    assert read_module.DOUBT_WIDTH < 22 / 30 <= 1.0
+    # In MNIST form (20 pixels high) the pair is 15 wide, one ring 8.
+    doubts = StubVerifier(lambda im: 0.999 if _ink_width(im) > 11 else 0.001)
+    reading = read_digits(image, classifier=stub, verifier=doubts, reject_threshold=0)
+    assert len(reading) == 2
+    assert reading.boxes[0, 0] == 50 and reading.boxes[-1, 2] == 72
+    assert len(doubts.calls) == 2 and doubts.calls[0] == 1  # the blob, then cuts
+    trusts = StubVerifier(lambda im: 0.001)
+    whole = read_digits(image, classifier=stub, verifier=trusts, reject_threshold=0)
+    np.testing.assert_array_equal(whole.boxes, [[50, 15, 72, 45]])
+    assert trusts.calls == [1]  # no second batch
+    alone = read_digits(image, classifier=stub, verifier=None, reject_threshold=0)
+    np.testing.assert_array_equal(alone.boxes, [[50, 15, 72, 45]])
+
+
 def test_a_digit_the_verifier_doubts_is_rejected(stub):
     image, _ = _field_of_blocks()
     doubts = StubVerifier(lambda im: 0.99)  # above VERIFIER_REJECT (0.95)
@@ -528,22 +554,39 @@ def test_read_refuses_what_is_not_a_fitted_classifier():
         read_digits(_paper(), classifier=LogisticRegression())
 
 
-def test_read_without_a_classifier_loads_the_pretrained_model(monkeypatch, tmp_path):
+@pytest.fixture
+def fresh_shipped_reader():
+    """No shipped reader cached before the test, nor left cached after it."""
+    read_module._shipped_reader.cache_clear()
+    yield
+    read_module._shipped_reader.cache_clear()
+
+
+def test_read_without_a_classifier_reads_with_the_pretrained_model_once_without_tta(
+    monkeypatch, fresh_shipped_reader
+):
     from skdigits import _pretrained
 
-    calls = []
+    loaded = []
 
     def fake_load_pretrained():
-        calls.append(True)
-        return StubClassifier()
+        loaded.append(StubTTAClassifier())
+        return loaded[-1]
 
     monkeypatch.setattr(_pretrained, "load_pretrained", fake_load_pretrained)
     image, _ = _field_of_blocks()
-    assert len(read_digits(image)) == 3
-    assert calls == [True]
+    assert len(read_digits(image, verifier=None)) == 3
+    assert read_digits(image, verifier=None).text in {"333", "383"}  # not "555"
+    assert len(loaded) == 1  # loaded once for both calls
+    # The model was read without its augmentation, in one call a field; the
+    # estimator load_pretrained gave is left as it was.
+    assert [call[0] for call in loaded[0].calls] == [0, 0]
+    assert loaded[0].tta_shift == 1
 
 
-def test_read_without_a_classifier_or_pretrained_file_says_so(monkeypatch, tmp_path):
+def test_read_without_a_classifier_or_pretrained_file_says_so(
+    monkeypatch, tmp_path, fresh_shipped_reader
+):
     from skdigits import _pretrained
 
     monkeypatch.setattr(

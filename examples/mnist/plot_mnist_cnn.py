@@ -33,10 +33,12 @@ X_test, y_test = X_test[:2000], y_test[:2000]
 # -----------------
 # :class:`~skdigits.CNNDigitClassifier` reads each row of 784 values as a
 # 28x28 image and learns to divide the pixels by 255 (``input_scale_``).
-# 10 % of the training images are held out to watch the training.
+# By default every training image trains the network; here 10 % are held out
+# to watch the training (``validation_split``), which also turns on early
+# stopping and learning-rate reduction on plateau.
 from skdigits import CNNDigitClassifier
 
-clf = CNNDigitClassifier(epochs=6, random_state=0)
+clf = CNNDigitClassifier(epochs=6, validation_split=0.1, random_state=0)
 clf.fit(X_train, y_train)
 print(f"image shape: {clf.image_shape_}, input scale: {clf.input_scale_}")
 print(f"test accuracy: {clf.score(X_test, y_test):.3f}")

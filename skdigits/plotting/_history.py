@@ -84,6 +84,7 @@ class TrainingHistoryDisplay:
     >>> from skdigits.plotting import TrainingHistoryDisplay
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = CNNDigitClassifier(filters=(8,), dense_units=16, epochs=2,
+    ...                          validation_split=0.1,
     ...                          random_state=0).fit(X[:300], y[:300])
     >>> display = TrainingHistoryDisplay.from_estimator(clf)
     >>> len(display.axes_)
