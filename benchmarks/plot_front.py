@@ -116,16 +116,18 @@ def draw(ax, bench=None, sweep=None, *, title=None):
     front = pareto_front(found)
     # Labels for the front and the benchmark rows only: the other points
     # crowd the middle, and the docs' tables name them.
-    for point in found:
-        label, fit_s, accuracy, kind = point
-        if kind == "bench" or point in front:
-            ax.annotate(
-                label,
-                (fit_s, error(accuracy)),
-                xytext=(4, 3),
-                textcoords="offset points",
-                fontsize=7,
-            )
+    labels = [
+        ax.annotate(
+            label,
+            (fit_s, error(accuracy)),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=7,
+        )
+        for point in sorted(found, key=lambda p: p[1])
+        for label, fit_s, accuracy, kind in [point]
+        if kind == "bench" or point in front
+    ]
     for target, text in TARGET_LINES:
         ax.axhline(error(target), color="tab:green", linewidth=0.8, linestyle=":")
         ax.annotate(
@@ -170,7 +172,23 @@ def draw(ax, bench=None, sweep=None, *, title=None):
     ax.legend(loc="lower right", fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
+    _separate(ax, labels)
     return front
+
+
+def _separate(ax, labels):
+    """Move each label down a line (9 points) until it overlaps none before."""
+    canvas = ax.figure.canvas
+    canvas.draw()  # the final limits, so the labels' extents
+    renderer = canvas.get_renderer()
+    placed = []
+    for text in labels:
+        for line in range(8):
+            text.xyann = (4, 3 - 9 * line)
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(box)
 
 
 #: The results the docs' benchmarks page draws (relative to this folder):

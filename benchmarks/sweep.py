@@ -28,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_mnist  # noqa: E402  (benchmarks/ is not a package)
 
+from skdigits._classifier import PREVIOUS_DEFAULTS  # noqa: E402
+
 AUG = {"rotation_range": 10, "shift_range": 0.1, "zoom_range": 0.1}
 SHIFT = {"shift_range": 0.1}
 WIDE = {"filters": [32, 64], "dense_units": 256}
@@ -38,17 +40,7 @@ STEM5 = {"kernel_size": [5, 3], "convs_per_block": [1, 2]}
 
 # The estimator's defaults before session 7, which the configurations below
 # (all measured before) change: they keep meaning what they measured.
-PREVIOUS = {
-    "filters": [16, 32],
-    "kernel_size": 3,
-    "convs_per_block": 2,
-    "dense_units": 128,
-    "rotation_range": 0.0,
-    "shift_range": 0.0,
-    "zoom_range": 0.0,
-    "epochs": 9,
-    "validation_split": 0.1,
-}
+PREVIOUS = dict(PREVIOUS_DEFAULTS)
 
 #: name -> changes to the defaults before session 7 (``precision`` defaults
 #: to "bfloat16": see --precision).

@@ -37,16 +37,12 @@ import bench_mnist  # noqa: E402  (also puts this checkout first on sys.path)
 from _digit_fields import compose_field, render_number  # noqa: E402
 from _digit_images import font_files  # noqa: E402
 
+from skdigits._classifier import PREVIOUS_DEFAULTS  # noqa: E402
+
 #: The verifier's estimator parameters (``random_state`` apart).
 RECIPE = {
     # The estimator's defaults of session 6, when the shipped file was fit.
-    "filters": (16, 32),
-    "kernel_size": 3,
-    "convs_per_block": 2,
-    "dense_units": 128,
-    "rotation_range": 0.0,
-    "zoom_range": 0.0,
-    "validation_split": 0.1,
+    **PREVIOUS_DEFAULTS,
     "epochs": 9,
     "shift_range": 0.05,
     "precision": "float32",

@@ -810,26 +810,9 @@ def _load_network(model_path, name):
         ) from None
 
 
-# The defaults of the parameters whose default changed in skdigits 0.1's
-# development (the default network became the 5 x 5-first, augmented one
-# trained on every image): a file written before some of them existed gets
-# the values its estimator had, so that a clone refits what it was.
-_OLDER_DEFAULTS = {
-    "filters": (16, 32),
-    "kernel_size": 3,
-    "convs_per_block": 2,
-    "dense_units": 128,
-    "rotation_range": 0.0,
-    "shift_range": 0.0,
-    "zoom_range": 0.0,
-    "epochs": 9,
-    "validation_split": 0.1,
-}
-
-
 def _restore(header, network):
     """The fitted estimator from the JSON state and the loaded network."""
-    from ._classifier import CNNDigitClassifier
+    from ._classifier import PREVIOUS_DEFAULTS, CNNDigitClassifier
 
     if not isinstance(header.get("params"), dict):
         raise ValueError("params is not a dict")
@@ -872,8 +855,10 @@ def _restore(header, network):
         )
 
     # set_params refuses unknown parameter names. A parameter missing from the
-    # file was added, or its default changed, after the file was written.
-    estimator = CNNDigitClassifier().set_params(**{**_OLDER_DEFAULTS, **params})
+    # file was added, or its default changed, after the file was written: it
+    # gets the value the file's estimator had, so that a clone refits what
+    # it was.
+    estimator = CNNDigitClassifier().set_params(**{**PREVIOUS_DEFAULTS, **params})
     try:
         estimator._check_params()  # the checks of fit
     except (TypeError, ValueError) as exc:

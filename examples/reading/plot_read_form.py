@@ -97,16 +97,17 @@ ax.set_title("A synthetic form; dotted: the field regions of its layout")
 # %%
 # Read every field in one call
 # ----------------------------
-# :func:`~skdigits.load_pretrained` is the model that ships with skdigits,
-# trained on MNIST's 60,000 training images. ``read_digits`` takes a list of
-# images (files or arrays) and classifies the digits of all of them in one
-# batch. Box lines, underlines and specks are not digits; touching digits
-# are split where the classifier is surest of the pieces.
-from skdigits import load_pretrained, read_digits
+# Without a ``classifier``, ``read_digits`` reads with the model that ships
+# with skdigits (:func:`~skdigits.load_pretrained`, trained on MNIST's 60,000
+# training images; loaded once a process). It takes a list of images (files
+# or arrays) and classifies the digits of all of them in one batch. Box
+# lines, underlines and specks are not digits; touching digits are split
+# where the classifier (and the segmentation verifier) is surest of the
+# pieces.
+from skdigits import read_digits
 
-clf = load_pretrained()
 crops = [page[y0:y1, x0:x1] for x0, y0, x1, y1 in regions]
-readings = read_digits(crops, classifier=clf)
+readings = read_digits(crops)
 labels = [f[0] for f in fields] + ["Amount"]
 for label, reading, expected in zip(labels, readings, truth, strict=True):
     marks = "".join("?" if r else " " for r in reading.rejected)
@@ -134,4 +135,4 @@ for ax, crop, reading, label in zip(axes, crops, readings, labels, strict=True):
 # A blank field, or one holding only its box, reads as an empty string with
 # no digits, never as a digit made up from the paper's noise.
 blank = page[regions[0][1] : regions[0][3], 420:700]
-print(repr(read_digits(blank, classifier=clf)))
+print(repr(read_digits(blank)))
