@@ -640,23 +640,23 @@ def skorch_row(config):
 
 ROWS = {
     "skdigits_default": (
-        "CNNDigitClassifier(random_state=0)",
+        "CNNDigitClassifier(random_state=seed)",
         lambda config: skdigits_row(config, network_params(config)),
     ),
     "skdigits_best": (
-        "CNNDigitClassifier(random_state=0, **best_params)",
+        "CNNDigitClassifier(random_state=seed, **best_params)",
         lambda config: skdigits_row(
             config, network_params(config, **config["best_params"])
         ),
     ),
     "skdigits_default_float32": (
-        'CNNDigitClassifier(random_state=0, precision="float32")',
+        'CNNDigitClassifier(random_state=seed, precision="float32")',
         lambda config: skdigits_row(
             config, network_params(config, precision="float32")
         ),
     ),
     "skdigits_default_bfloat16": (
-        'CNNDigitClassifier(random_state=0, precision="bfloat16")',
+        'CNNDigitClassifier(random_state=seed, precision="bfloat16")',
         lambda config: skdigits_row(
             config, network_params(config, precision="bfloat16")
         ),
@@ -754,8 +754,23 @@ def seed_of(config):
 
 
 def without_seed(run):
-    """A run's results without the seed it ran with (not a measure)."""
-    return {key: value for key, value in run.items() if key != "seed"}
+    """A run's results without the seed and parameters it ran with.
+
+    Not measures: the rows take the first run's parameters instead of a
+    median of them (see ``row_params``).
+    """
+    return {key: value for key, value in run.items() if key not in ("seed", "params")}
+
+
+def row_params(runs):
+    """The parameters of a row's runs: the first's, with every seed used."""
+    params = next((run["params"] for run in runs if "params" in run), None)
+    seeds = sorted(
+        {run["params"].get("random_state") for run in runs if "params" in run}
+    )
+    if params is not None and len(seeds) > 1:
+        params = {**params, "random_state": seeds}
+    return params
 
 
 def median_of(runs):
@@ -1057,6 +1072,7 @@ def main(argv=None):
         name: {
             "description": ROWS[name][0],
             **median_of([without_seed(run) for run in row_runs]),
+            "params": row_params(row_runs),
             "seeds": [run["seed"] for run in row_runs],
             "runs": row_runs,
         }

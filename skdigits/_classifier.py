@@ -4,6 +4,7 @@ import contextlib
 import copyreg
 import inspect
 import math
+import types
 
 import keras
 import numpy as np
@@ -21,17 +22,20 @@ from ._validation import check_int, check_real, is_int
 # development (session 7: the 5 x 5-first, augmented network trained on
 # every image became the default): what model files written before, and
 # configurations measured before, mean when they leave those parameters out.
-PREVIOUS_DEFAULTS = {
-    "filters": (16, 32),
-    "kernel_size": 3,
-    "convs_per_block": 2,
-    "dense_units": 128,
-    "rotation_range": 0.0,
-    "shift_range": 0.0,
-    "zoom_range": 0.0,
-    "epochs": 9,
-    "validation_split": 0.1,
-}
+# Frozen: it describes what was, and never changes.
+PREVIOUS_DEFAULTS = types.MappingProxyType(
+    {
+        "filters": (16, 32),
+        "kernel_size": 3,
+        "convs_per_block": 2,
+        "dense_units": 128,
+        "rotation_range": 0.0,
+        "shift_range": 0.0,
+        "zoom_range": 0.0,
+        "epochs": 9,
+        "validation_split": 0.1,
+    }
+)
 
 # Images per forward pass in predict_proba: large enough to amortise the
 # per-call cost, small enough to keep memory flat for any number of images.
@@ -103,8 +107,8 @@ class CNNDigitClassifier(KerasClassifier):
         Training-time augmentation: zoom each training image in or out by up
         to this fraction. Pixels uncovered by any augmentation are 0, the
         background of white-on-black digits such as MNIST. On MNIST these
-        light defaults did better than none and than twice or three times
-        as much (see :ref:`benchmarks`).
+        light defaults did better than twice or three times as much (see
+        :ref:`benchmarks`).
     batch_size : int, default=256
         Images per gradient step.
     epochs : int, default=8
@@ -482,7 +486,12 @@ class CNNDigitClassifier(KerasClassifier):
     def _check_per_block(self, name, n_blocks):
         """ "auto", a positive int, or a tuple of one per block of ``filters``."""
         value = getattr(self, name)
-        if isinstance(value, str) and value == "auto":
+        if isinstance(value, str):
+            if value != "auto":
+                raise ValueError(
+                    f'{name} must be "auto", a positive int or a tuple of one '
+                    f"per block of filters, got {value!r}"
+                )
             return
         if not isinstance(value, (list, tuple)):
             check_int(

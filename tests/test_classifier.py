@@ -533,7 +533,7 @@ def test_bad_parameters_are_clear_errors(small):
         ({"epochs": True}, TypeError, "epochs must be a positive int, got True"),
         ({"tta_shift": False}, TypeError, "tta_shift must be an int >= 0"),
         ({"kernel_size": np.int64(0)}, ValueError, 'kernel_size must be "auto", a po'),
-        ({"kernel_size": "same"}, TypeError, 'kernel_size must be "auto", a positive'),
+        ({"kernel_size": "same"}, ValueError, 'kernel_size must be "auto", a positive'),
         (
             {"kernel_size": (5, 3)},
             ValueError,

@@ -52,6 +52,7 @@ def make_pipeline(**cnn_params):
         batch_size=16,
         epochs=4,
         learning_rate=0.01,
+        validation_split=0.1,  # for the early-stopping setting searched
         random_state=0,
         **cnn_params,
     )

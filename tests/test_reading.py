@@ -406,6 +406,14 @@ def test_a_narrow_blob_the_verifier_doubts_is_cut_in_a_second_batch(stub):
     assert trusts.calls == [1]  # no second batch
     alone = read_digits(image, classifier=stub, verifier=None, reject_threshold=0)
     np.testing.assert_array_equal(alone.boxes, [[50, 15, 72, 45]])
+    # With test-time augmentation: both batches plain, the two kept pieces
+    # (cut in the second batch) with it.
+    clf = StubTTAClassifier()
+    doubts.calls.clear()
+    tta = read_digits(image, classifier=clf, verifier=doubts, reject_threshold=0)
+    assert [call[:2] for call in clf.calls] == [(0, 1), (0, doubts.calls[1]), (1, 2)]
+    assert tta.text == "55"
+    np.testing.assert_array_equal(tta.boxes, reading.boxes)
 
 
 def test_a_digit_the_verifier_doubts_is_rejected(stub):

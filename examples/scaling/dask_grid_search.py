@@ -33,9 +33,9 @@ from skdigits.preprocessing import MNISTNormalizer
 # ----------
 # The pipeline normalises the images before the network (MNIST is already in
 # that form; the same pipeline then takes digits scanned or photographed).
-# The candidates differ in network size and in how long early stopping
-# waits. The folds are computed beforehand, so that they can be sent to the
-# workers with the data (below).
+# The candidates differ in network size, batch normalisation and the first
+# block's kernels (one 5x5 convolution, or one 3x3). The folds are computed
+# beforehand, so that they can be sent to the workers with the data (below).
 
 
 def make_search(X, y):
@@ -44,7 +44,7 @@ def make_search(X, y):
     param_grid = {
         "cnndigitclassifier__filters": [(16, 32), (32, 64)],
         "cnndigitclassifier__batch_norm": [False, True],
-        "cnndigitclassifier__callbacks__early_stopping__patience": [2, 4],
+        "cnndigitclassifier__kernel_size": ["auto", 3],
     }
     folds = list(StratifiedKFold(n_splits=3).split(X, y))
     return GridSearchCV(pipeline, param_grid, cv=folds, verbose=1), folds

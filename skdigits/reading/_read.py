@@ -1,4 +1,4 @@
-"""Read the digits of form fields: segment, normalise, classify in one batch."""
+"""Read the digits of form fields: segment, normalise, classify in batches."""
 
 import dataclasses
 import functools
@@ -202,7 +202,8 @@ def read_digits(
        :class:`~skdigits.preprocessing.MNISTNormalizer` and classified.
 
     The pieces of all the images, with the candidates of step 4, go to the
-    classifier's ``predict_proba`` in one batch. A classifier given (or a
+    classifier's ``predict_proba`` in one batch (and those of the blobs the
+    verifier doubts in a second). A classifier given (or a
     Pipeline ending in one) with test-time augmentation (``tta_shift`` > 0)
     scores the candidates without it; the pieces kept are then classified
     with it, in a second batch.
@@ -489,7 +490,7 @@ class _Candidates:
         return len(self.images) - 1
 
 
-def _plan_blob(field, blob, candidates, cut=False):
+def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
     """What to classify for one blob: ``(last, {edge: piece}, fallback)``.
 
     An ordinary blob is one piece: the edge ``(0, 1)`` of the positions
@@ -497,12 +498,17 @@ def _plan_blob(field, blob, candidates, cut=False):
     ``cut``, gets candidate cuts; every run between two cut positions as
     wide as a digit can be is an edge. ``fallback`` is the uncut blob's
     piece when it is no edge (wider or narrower than a digit), for when no
-    segmentation works.
+    segmentation works. ``whole_index`` is the index of the uncut blob's
+    piece when it was classified already; with ``cut``, None is returned when
+    the blob has no candidate cut.
     """
     height = field.digit_height
     positions = [blob.left, blob.right]
     if cut or blob.width > _segment.SPLIT_WIDTH * height:
-        positions = [blob.left, *(blob.left + x for x in field.cuts(blob)), blob.right]
+        cuts = field.cuts(blob)
+        if cut and not cuts:
+            return None
+        positions = [blob.left, *(blob.left + x for x in cuts), blob.right]
     low = _segment.MIN_PIECE_WIDTH * height
     high = _segment.MAX_PIECE_WIDTH * height
     last = len(positions) - 1
@@ -515,9 +521,12 @@ def _plan_blob(field, blob, candidates, cut=False):
                 break
             if width < low and not whole:
                 continue
-            index = candidates.add(
-                field.piece(blob, positions[i], positions[j]), height
-            )
+            if (i, j) == (0, last) and whole_index is not None:
+                index = whole_index
+            else:
+                index = candidates.add(
+                    field.piece(blob, positions[i], positions[j]), height
+                )
             if index is not None:
                 edges[i, j] = index
     fallback = None
@@ -681,14 +690,15 @@ def _classify(candidates, start, plain, verifier, normalizer, scale, n_classes):
 
 
 def _recut_doubtful(fields, plans, candidates, junk):
-    """Cut the narrow blobs the verifier doubts are one digit; how many.
+    """Cut the narrow blobs the verifier doubts are one digit.
 
     A blob ``DOUBT_WIDTH`` to ``SPLIT_WIDTH`` digit heights wide is planned
     uncut; when the verifier gives its piece a probability above
     ``DOUBT_JUNK`` of not being one digit (a "1" touching its neighbour is
-    often narrower than one digit height), it is planned again with cuts.
+    often narrower than one digit height), it is planned again with cuts,
+    the uncut piece kept as it was classified. The new pieces are added to
+    ``candidates``.
     """
-    n_recut = 0
     for field, plan in zip(fields, plans, strict=True):
         for b, (last, edges, _) in enumerate(plan):
             blob = field.blobs[b]
@@ -699,9 +709,11 @@ def _recut_doubtful(fields, plans, candidates, junk):
                 and DOUBT_WIDTH * height < blob.width <= _segment.SPLIT_WIDTH * height
                 and junk[edges[0, 1]] > DOUBT_JUNK
             ):
-                plan[b] = _plan_blob(field, blob, candidates, cut=True)
-                n_recut += 1
-    return n_recut
+                recut = _plan_blob(
+                    field, blob, candidates, cut=True, whole_index=edges[0, 1]
+                )
+                if recut is not None:
+                    plan[b] = recut
 
 
 def _read_arrays(
@@ -720,7 +732,8 @@ def _read_arrays(
     found = [_classify(candidates, 0, plain, verifier, normalizer, scale, n_classes)]
     if verifier is not None:
         start = len(candidates.images)
-        if _recut_doubtful(fields, plans, candidates, found[0][3]):
+        _recut_doubtful(fields, plans, candidates, found[0][3])
+        if len(candidates.images) > start:
             found.append(
                 _classify(
                     candidates, start, plain, verifier, normalizer, scale, n_classes
