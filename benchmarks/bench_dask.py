@@ -53,18 +53,12 @@ sys.path.insert(0, HERE)
 
 import bench_mnist  # noqa: E402
 
+from skdigits._defaults import PREVIOUS_DEFAULTS  # noqa: E402
+
 SEED = 0
 # The network of the earlier runs (the estimator's defaults before session
-# 7), with a validation split, so that the searched patience matters.
-PREVIOUS_NETWORK = {
-    "kernel_size": 3,
-    "convs_per_block": 2,
-    "dense_units": 128,
-    "rotation_range": 0,
-    "shift_range": 0,
-    "zoom_range": 0,
-    "validation_split": 0.1,
-}
+# 7, with their validation split, so that the searched patience matters).
+PREVIOUS_NETWORK = dict(PREVIOUS_DEFAULTS)
 FULL = {
     "n_train": 10_000,
     "cv": 2,

@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_mnist  # noqa: E402  (benchmarks/ is not a package)
 
-from skdigits._classifier import PREVIOUS_DEFAULTS  # noqa: E402
+from skdigits._defaults import PREVIOUS_DEFAULTS  # noqa: E402
 
 AUG = {"rotation_range": 10, "shift_range": 0.1, "zoom_range": 0.1}
 SHIFT = {"shift_range": 0.1}

@@ -37,7 +37,7 @@ import bench_mnist  # noqa: E402  (also puts this checkout first on sys.path)
 from _digit_fields import compose_field, render_number  # noqa: E402
 from _digit_images import font_files  # noqa: E402
 
-from skdigits._classifier import PREVIOUS_DEFAULTS  # noqa: E402
+from skdigits._defaults import PREVIOUS_DEFAULTS  # noqa: E402
 
 #: The verifier's estimator parameters (``random_state`` apart).
 RECIPE = {

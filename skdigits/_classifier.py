@@ -4,7 +4,6 @@ import contextlib
 import copyreg
 import inspect
 import math
-import types
 
 import keras
 import numpy as np
@@ -17,25 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 from . import _callbacks, _input, _precision, _runtime, _tta
 from ._network import build_cnn, inference_function, per_block
 from ._validation import check_int, check_real, is_int
-
-# The defaults of the parameters whose default changed in skdigits 0.1's
-# development (session 7: the 5 x 5-first, augmented network trained on
-# every image became the default): what model files written before, and
-# configurations measured before, mean when they leave those parameters out.
-# Frozen: it describes what was, and never changes.
-PREVIOUS_DEFAULTS = types.MappingProxyType(
-    {
-        "filters": (16, 32),
-        "kernel_size": 3,
-        "convs_per_block": 2,
-        "dense_units": 128,
-        "rotation_range": 0.0,
-        "shift_range": 0.0,
-        "zoom_range": 0.0,
-        "epochs": 9,
-        "validation_split": 0.1,
-    }
-)
 
 # Images per forward pass in predict_proba: large enough to amortise the
 # per-call cost, small enough to keep memory flat for any number of images.

@@ -812,7 +812,8 @@ def _load_network(model_path, name):
 
 def _restore(header, network):
     """The fitted estimator from the JSON state and the loaded network."""
-    from ._classifier import PREVIOUS_DEFAULTS, CNNDigitClassifier
+    from ._classifier import CNNDigitClassifier
+    from ._defaults import PREVIOUS_DEFAULTS
 
     if not isinstance(header.get("params"), dict):
         raise ValueError("params is not a dict")

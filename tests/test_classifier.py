@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _configs import FAST
+from _configs import FAST, NO_AUGMENTATION
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -617,7 +617,7 @@ def test_augmentation_acts_in_training_only(small):
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(layer(images, training=False)), images
     )
-    plain = _fast(epochs=2, rotation_range=0, shift_range=0, zoom_range=0).fit(X, y)
+    plain = _fast(epochs=2, **NO_AUGMENTATION).fit(X, y)
     assert not any(
         name.startswith("augment")
         for name in [layer.name for layer in plain.model_.layers]

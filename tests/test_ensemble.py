@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _configs import NO_AUGMENTATION
 from sklearn.base import clone
 from sklearn.ensemble import BaggingClassifier, VotingClassifier
 from sklearn.pipeline import Pipeline
@@ -12,7 +13,6 @@ from skdigits.preprocessing import MNISTNormalizer
 # Small images keep the three members' fits to seconds.
 NORMALIZER = dict(box_size=10, output_size=12)
 # No augmentation: the members see small images (the 8x8 digits, or 12x12).
-NO_AUGMENTATION = dict(rotation_range=0, shift_range=0, zoom_range=0)
 MEMBER = dict(filters=(8,), dense_units=32, batch_size=32, epochs=8, **NO_AUGMENTATION)
 
 
