@@ -163,12 +163,14 @@ def set_constants(items):
     that are defaults of its arguments, such as ``DEFAULT_REJECT_THRESHOLD``:
     use ``--threshold``).
     """
-    from skdigits.reading import _read, _segment
+    from skdigits.reading import _read, _scoring, _segment
 
     constants = {}
     for item in items:
         name, _, text = item.partition("=")
-        module = next((m for m in (_read, _segment) if hasattr(m, name)), None)
+        module = next(
+            (m for m in (_read, _segment, _scoring) if hasattr(m, name)), None
+        )
         old = getattr(module, name, None)
         try:
             value = json.loads(text)
@@ -183,7 +185,7 @@ def set_constants(items):
         ):
             raise SystemExit(
                 f"--set {item!r}: expected NAME=NUMBER for a number constant of "
-                "skdigits.reading._read or _segment read at each call"
+                "skdigits.reading._read, _segment or _scoring read at each call"
             )
         setattr(module, name, type(old)(value))
         constants[name] = getattr(module, name)
@@ -284,8 +286,8 @@ def main(argv=None):
         nargs="*",
         default=[],
         metavar="NAME=VALUE",
-        help="reading constants to try, e.g. VERIFIER_WEIGHT=2 SPLIT_WIDTH=0.8 "
-        "(of skdigits.reading._read or _segment)",
+        help="reading constants to try, e.g. PIECE_BIAS=5 SPLIT_WIDTH=0.8 "
+        "(of skdigits.reading._read, _segment or _scoring)",
     )
     parser.add_argument("--name", default=None, help="results/NAME.json")
     parser.add_argument("--json", help="write the results to this path")

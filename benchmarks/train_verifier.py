@@ -63,6 +63,13 @@ def _iou(a0, a1, b0, b1):
     return inter / max(a1 - a0 + b1 - b0 - inter, 1)
 
 
+def best_overlap(box, boxes):
+    """``(index, IoU)`` of the true box whose columns ``box``'s cover best."""
+    ious = [_iou(box[0], box[2], b[0], b[2]) for b in boxes]
+    best = int(np.argmax(ious))
+    return best, ious[best]
+
+
 def field_pieces(image, boxes, digits):
     """The reader's candidate pieces of one field and their labels."""
     from skdigits.reading import _read, _segment
@@ -75,11 +82,10 @@ def field_pieces(image, boxes, digits):
         _read._plan_blob(field, blob, candidates)
     images, labels = [], []
     for piece, box in zip(candidates.images, candidates.boxes, strict=True):
-        ious = [_iou(box[0], box[2], b[0], b[2]) for b in boxes]
-        best = int(np.argmax(ious))
-        if ious[best] >= DIGIT_IOU:
+        best, iou = best_overlap(box, boxes)
+        if iou >= DIGIT_IOU:
             label = int(digits[best])
-        elif ious[best] <= JUNK_IOU:
+        elif iou <= JUNK_IOU:
             label = JUNK
         else:
             continue
@@ -88,17 +94,18 @@ def field_pieces(image, boxes, digits):
     return images, labels
 
 
-def make_pieces(n_fields, seed):
-    """Normalised pieces (n, 784) and their labels from ``n_fields`` fields."""
+def training_fields(n_fields, seed):
+    """``(image, boxes, digits)`` of ``n_fields`` fields of KINDS.
+
+    Composed of MNIST training digits, or printed in the machine's fonts.
+    """
     from skdigits.datasets import fetch_mnist
-    from skdigits.reading._read import _normalizer_for
 
     X, y = fetch_mnist(subset="train", return_X_y=True)
     fonts = font_files()
     rng = np.random.RandomState(seed)
     kinds = list(KINDS)
     shares = np.array([KINDS[k][0] for k in kinds])
-    images, labels = [], []
     for _ in range(n_fields):
         kind = kinds[rng.choice(len(kinds), p=shares / shares.sum())]
         n_digits = rng.randint(2, 9)
@@ -112,6 +119,15 @@ def make_pieces(n_fields, seed):
             image, boxes = compose_field(
                 X[chosen], rng, gap=KINDS[kind][1], frame="random"
             )
+        yield image, boxes, digits
+
+
+def make_pieces(n_fields, seed):
+    """Normalised pieces (n, 784) and their labels from ``n_fields`` fields."""
+    from skdigits.reading._read import _normalizer_for
+
+    images, labels = [], []
+    for image, boxes, digits in training_fields(n_fields, seed):
         pieces, piece_labels = field_pieces(image, boxes, digits)
         images += pieces
         labels += piece_labels

@@ -15,6 +15,7 @@ AUTO_VALID_MIN_SIDE = 16
 
 # One compiled forward pass per model, dropped with the model.
 _inference_functions = weakref.WeakKeyDictionary()
+_joint_functions = weakref.WeakKeyDictionary()  # first model: [(others, fn)]
 
 
 # kernel_size="auto" and convs_per_block="auto": the first block one 5 x 5
@@ -227,6 +228,45 @@ def inference_function(model):
     return forward
 
 
+def joint_inference_function(models):
+    """The forward passes of several models of one input, compiled as one.
+
+    As :func:`inference_function`, but one call runs every model on the same
+    images and returns their outputs as a tuple: the set-up cost of a call
+    (about 2 ms on 2 cores, whatever the batch) is paid once for all of
+    them. Compiled once per tuple of models, held weakly.
+
+    Parameters
+    ----------
+    models : sequence of keras.Model
+        Built models with the same image input shape.
+
+    Returns
+    -------
+    callable
+        Maps a float32 array of shape ``(n_images, *input_shape[1:])`` to a
+        tuple of the models' output tensors.
+    """
+    models = tuple(models)
+    shapes = {tuple(m.input_shape[1:]) for m in models}
+    if len(shapes) != 1:
+        raise ValueError(f"the models have different input shapes: {sorted(shapes)}")
+    known = _joint_functions.setdefault(models[0], [])
+    for others, function in known:
+        if len(others) == len(models) - 1 and all(
+            ref() is m for ref, m in zip(others, models[1:], strict=True)
+        ):
+            return function
+    forward = _Forward(*models)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        signature = tf.TensorSpec((None, *models[0].input_shape[1:]), tf.float32)
+        forward = tf.function(forward, input_signature=[signature])
+    known.append(([weakref.ref(m) for m in models[1:]], forward))
+    return forward
+
+
 class _Forward:
     """``model(images, training=False)``, holding the model weakly.
 
@@ -235,8 +275,10 @@ class _Forward:
     process has built five models, though each is traced only once.
     """
 
-    def __init__(self, model):
-        self._model = weakref.ref(model)  # the cache must not keep it alive
+    def __init__(self, *models):
+        # The cache must not keep them alive.
+        self._models = [weakref.ref(model) for model in models]
 
     def __call__(self, images):
-        return self._model()(images, training=False)
+        outputs = tuple(ref()(images, training=False) for ref in self._models)
+        return outputs[0] if len(outputs) == 1 else outputs

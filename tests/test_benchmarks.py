@@ -523,14 +523,14 @@ def test_verifier_pieces_are_labelled_by_the_digits_they_cover():
 
 
 def test_bench_reading_sets_only_number_constants_read_at_each_call(monkeypatch):
-    from skdigits.reading import _read, _segment
+    from skdigits.reading import _scoring, _segment
 
     bench_reading = _module("bench_reading.py")
-    monkeypatch.setattr(_read, "VERIFIER_WEIGHT", _read.VERIFIER_WEIGHT)
+    monkeypatch.setattr(_scoring, "PIECE_BIAS", _scoring.PIECE_BIAS)
     monkeypatch.setattr(_segment, "SPLIT_WIDTH", _segment.SPLIT_WIDTH)
-    set_ = bench_reading.set_constants(["VERIFIER_WEIGHT=2", "SPLIT_WIDTH=0.7"])
-    assert set_ == {"VERIFIER_WEIGHT": 2.0, "SPLIT_WIDTH": 0.7}
-    assert _read.VERIFIER_WEIGHT == 2.0 and _segment.SPLIT_WIDTH == 0.7
+    set_ = bench_reading.set_constants(["PIECE_BIAS=2", "SPLIT_WIDTH=0.7"])
+    assert set_ == {"PIECE_BIAS": 2.0, "SPLIT_WIDTH": 0.7}
+    assert _scoring.PIECE_BIAS == 2.0 and _segment.SPLIT_WIDTH == 0.7
     for bad in (
         "DEFAULT_REJECT_THRESHOLD=0.5",
         "NOPE=1",
@@ -566,3 +566,38 @@ def test_docs_figure_adds_only_the_named_older_rows_the_new_run_lacks():
         "sklearn_mlp": {"fit_s": 2.0},
     }
     assert merged["header"] == {"x": 1} and "sklearn_mlp" not in new["rows"]
+
+
+@pytest.mark.slow
+def test_train_piece_scorer_smoke(mnist_data_home, tmp_path):
+    """The scorer's fit labels the reader's own pieces and writes a file it loads."""
+    from skdigits.reading import _scoring
+
+    path = tmp_path / "scorer.json"
+    results, stdout = _smoke(
+        "train_piece_scorer.py", tmp_path / "s.json", mnist_data_home, "-o", path
+    )
+    assert f"scorer written to {path}" in stdout
+    coef, intercept = _scoring.load_scorer(str(path))
+    assert coef.shape == (len(_scoring.PIECE_FEATURES),)
+    assert 0.05 < results["digit_share"] < 0.9  # both kinds of piece are made
+    assert results["n_pieces"] > results["n_fields"]
+    assert 0.5 < results["held_out"]["roc_auc"] <= 1  # better than chance
+
+
+def test_piece_scorer_fit_folds_the_scaling_into_the_coefficients():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train_piece_scorer = _module("train_piece_scorer.py")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4)) * [1, 10, 100, 0.1] + [0, 5, -50, 1]
+    y = X[:, 0] + X[:, 1] / 10 + rng.normal(size=300) > 0.5
+    coef, intercept = train_piece_scorer.fit(X, y)
+    reference = make_pipeline(
+        StandardScaler(), LogisticRegression(C=train_piece_scorer.C, max_iter=5000)
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        X @ coef + intercept, reference.decision_function(X), rtol=1e-6, atol=1e-8
+    )

@@ -6,7 +6,12 @@ import weakref
 import numpy as np
 import pytest
 
-from skdigits._network import AUTO_VALID_MIN_SIDE, build_cnn, inference_function
+from skdigits._network import (
+    AUTO_VALID_MIN_SIDE,
+    build_cnn,
+    inference_function,
+    joint_inference_function,
+)
 
 NETWORK = dict(
     n_classes=10,
@@ -146,3 +151,31 @@ def test_many_models_do_not_warn_of_retracing(caplog):
             model = build_cnn(image_shape=(8, 8, 1), padding="same", **NETWORK)
             inference_function(model)(images)
     assert "retracing" not in caplog.text
+
+
+def test_joint_inference_function_runs_every_model_in_one_call(model):
+    other = build_cnn(
+        image_shape=(8, 8, 1), padding="same", **{**NETWORK, "filters": (2,)}
+    )
+    images = np.random.default_rng(1).random((4, 8, 8, 1), dtype=np.float32)
+    forward = joint_inference_function([model, other])
+    first, second = forward(images)
+    for output, net in ((first, model), (second, other)):
+        np.testing.assert_allclose(
+            np.asarray(output), np.asarray(net(images, training=False)), rtol=1e-6
+        )
+    assert joint_inference_function([model, other]) is forward  # compiled once
+    assert joint_inference_function([other, model]) is not forward  # in order
+    assert forward.experimental_get_tracing_count() == 1
+    wide = build_cnn(image_shape=(12, 8, 1), padding="same", **NETWORK)
+    with pytest.raises(ValueError, match="different input shapes"):
+        joint_inference_function([model, wide])
+
+
+def test_joint_inference_function_does_not_keep_the_models_alive(model):
+    other = build_cnn(image_shape=(8, 8, 1), padding="same", **NETWORK)
+    joint_inference_function([model, other])(np.zeros((1, 8, 8, 1), np.float32))
+    ref = weakref.ref(other)
+    del other
+    gc.collect()
+    assert ref() is None

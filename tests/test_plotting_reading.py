@@ -82,7 +82,7 @@ def test_from_estimator_threshold_and_files(tmp_path):
 
 def test_from_reading_on_given_axes_and_colour_images():
     image = _field()
-    reading = read_digits(image, classifier=_Stub())
+    reading = read_digits(image, classifier=_Stub(), verifier=None)
     fig, (left, right) = plt.subplots(1, 2)
     display = FieldReadingDisplay.from_reading(
         np.stack([image] * 3, axis=-1), reading, ax=right

@@ -367,8 +367,9 @@ def _touching_rings():
 
 def test_the_verifier_decides_how_touching_digits_are_cut(stub):
     image = _touching_rings()
-    # A verifier sure that the wide whole is not one digit: two digits.
-    splits = StubVerifier(lambda im: 0.999 if _wider_than_high(im) else 0.001)
+    # A verifier sure that only a ring is one digit (in MNIST form, 20 pixels
+    # high, a ring is 13 wide; the pair, 20; half a ring, 7): two digits.
+    splits = StubVerifier(lambda im: 0.001 if 10 < _ink_width(im) < 17 else 0.999)
     reading = read_digits(image, classifier=stub, verifier=splits, reject_threshold=0)
     assert len(reading) == 2 and splits.calls  # the verifier saw the candidates
     assert reading.boxes[0, 0] == 50 and reading.boxes[-1, 2] == 88
@@ -394,8 +395,9 @@ def test_a_narrow_blob_the_verifier_doubts_is_cut_in_a_second_batch(stub):
     _ring(image, 50, 15, 12, 30)
     _ring(image, 60, 15, 12, 30)  # overlaps the first by 2 pixels
     assert read_module.DOUBT_WIDTH < 22 / 30 <= 1.0
-    # In MNIST form (20 pixels high) the pair is 15 wide, one ring 8.
-    doubts = StubVerifier(lambda im: 0.999 if _ink_width(im) > 11 else 0.001)
+    # In MNIST form (20 pixels high) the pair is 15 wide, one ring 8, a third
+    # of the pair 5.
+    doubts = StubVerifier(lambda im: 0.001 if 6 < _ink_width(im) <= 11 else 0.999)
     reading = read_digits(image, classifier=stub, verifier=doubts, reject_threshold=0)
     assert len(reading) == 2
     assert reading.boxes[0, 0] == 50 and reading.boxes[-1, 2] == 72
@@ -689,6 +691,54 @@ def test_read_splits_a_pair_the_network_is_sure_of_as_one(
     )
     assert len(segment_digits(image)) < len(text)  # they do touch
     assert read_digits(image, classifier=mnist_reader).text == text
+
+
+def test_a_cnn_and_its_verifier_run_in_one_call_and_read_the_same(
+    mnist_reader, clear_digits, monkeypatch
+):
+    from skdigits._pretrained import load_verifier
+
+    verifier = load_verifier()
+    normalizer, _ = read_module._normalizer_for(mnist_reader, None)
+    joint = read_module._joint_forward(mnist_reader, verifier, normalizer)
+    X = np.concatenate([clear_digits[d][:2] for d in range(10)]).astype(np.float32)
+    proba, checked = joint(X)
+    np.testing.assert_allclose(proba, mnist_reader.predict_proba(X), atol=1e-6)
+    np.testing.assert_allclose(checked, verifier.predict_proba(X), atol=1e-6)
+    # Not for a classifier that is no CNN, nor without a verifier, nor with TTA.
+    assert read_module._joint_forward(StubClassifier(), verifier, normalizer) is None
+    assert read_module._joint_forward(mnist_reader, None, normalizer) is None
+    tta = read_module._shallow_copy(mnist_reader)
+    tta.tta_shift = 1
+    assert read_module._joint_forward(tta, verifier, normalizer) is None
+    # A reading is the same either way.
+    image, _ = compose_field(
+        _digits(clear_digits, "47031"), 2, gap=(-2, 0), angle=0, specks=(0, 0)
+    )
+    joined = read_digits(image, classifier=mnist_reader)
+    monkeypatch.setattr(read_module, "_joint_forward", lambda *args: None)
+    apart = read_digits(image, classifier=mnist_reader)
+    assert joined.text == apart.text
+    np.testing.assert_allclose(joined.proba, apart.proba, atol=1e-6)
+
+
+def test_with_a_verifier_pieces_are_scored_by_the_piece_scorer(stub, monkeypatch):
+    from skdigits.reading import _scoring
+
+    image = _touching_rings()
+    learned = []
+    original = _scoring.learned_scores
+    monkeypatch.setattr(
+        _scoring,
+        "learned_scores",
+        lambda features: learned.append(features.shape) or original(features),
+    )
+    verifier = StubVerifier(lambda im: 0.5)
+    read_digits(image, classifier=stub, verifier=verifier)
+    assert learned and learned[0][1] == len(_scoring.PIECE_FEATURES)
+    learned.clear()
+    read_digits(image, classifier=stub, verifier=None)
+    assert not learned  # the classifier alone: the heuristic scores
 
 
 def test_contour_valleys_find_where_two_digits_touch():

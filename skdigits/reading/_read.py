@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from ..preprocessing import _image_io
-from . import _segment
+from . import _scoring, _segment
 from ._segment import check_image, check_polarity, is_real, segment_field
 
 #: Default of ``reject_threshold``: a digit read with a lower probability is
@@ -27,37 +27,24 @@ DEFAULT_REJECT_THRESHOLD = 0.9
 #: load_digit_images, checked on a file's header before it is decoded.
 DEFAULT_MAX_PIXELS = _image_io.MAX_PIXELS
 
-# Splitting touching digits: each digit of a candidate segmentation scores
-# DIGIT_REWARD plus its class's log-probability softened by TEMPERATURE (see
-# _piece_scores), less a penalty for a width unlike a digit's (0.25 to 1.2
-# of the field's digit height): WIDTH_PENALTY per tenth of the height
-# beyond. The segmentation of the highest total wins. Chosen with the split
-# constants of _segment on fields of MNIST training digits
-# (bench_reading.py --tune): touching fields read right went from 0.700 to
-# 0.754 (the raw log-probabilities, no reward), others unchanged.
-_TYPICAL_WIDTH = (0.25, 1.2)
-WIDTH_PENALTY = 0.1
-TEMPERATURE = 5.0
-DIGIT_REWARD = 3.0
 # A touching run whose best segmentation scores less than this above the
 # best with another number of digits is a close call: its digits are
 # rejected (when reject_threshold > 0), however sure of each the network is.
 # With DEFAULT_REJECT_THRESHOLD, chosen on fields of MNIST training digits:
 # 47% of wrong strings rejected instead of 34%, 4.8% of right ones.
 REJECT_MARGIN = 0.6
-# The segmentation verifier (benchmarks/train_verifier.py): a piece scores
-# VERIFIER_WEIGHT times the log of the verifier's probability that it is one
-# digit more, and a digit read from a piece it thinks is not one digit with
-# a probability above VERIFIER_REJECT is rejected (with reject_threshold >
-# 0). Chosen on fields of MNIST training digits (bench_reading.py --tune):
-# weight 1 against 2 (300 touching fields, SPLIT_WIDTH 0.7: 247 against 244
-# read right); with reject_threshold 0.9, VERIFIER_REJECT 0.5 rejected 63%
-# of the wrong strings and 9.3% of the right ones, 0.95 55% and 3.9% (0.8,
-# with SPLIT_WIDTH 0.7: 56% and 6.0%): 0.95 keeps within 5%. SPLIT_WIDTH
-# 0.7 (narrow pairs such as "11" tried as two) read 0.83 of the touching
-# fields right instead of 0.80, 0.976 of the separated instead of 0.982, in
-# twice the time: not taken.
-VERIFIER_WEIGHT = 1.0
+# The same, on the scale of the learned scores (with a verifier). On fields
+# of MNIST training digits (bench_reading.py --tune, all 2,000 fields), 0.3,
+# 0.6 and 1.2 rejected 57%, 58% and 63% of the wrong strings and 4.2%, 4.4%
+# and 4.8% of the right ones: 0.6 keeps clear of 5%.
+LEARNED_REJECT_MARGIN = 0.6
+# The segmentation verifier (benchmarks/train_verifier.py): with one, the
+# pieces are scored by _scoring.learned_scores, and a digit read from a piece
+# it thinks is not one digit with a probability above VERIFIER_REJECT is
+# rejected (with reject_threshold > 0). Chosen on fields of MNIST training
+# digits (bench_reading.py --tune): with reject_threshold 0.9, 0.5 rejected
+# 63% of the wrong strings and 9.3% of the right ones, 0.95 55% and 3.9%:
+# 0.95 keeps within 5%.
 VERIFIER_REJECT = 0.95
 # A blob DOUBT_WIDTH to SPLIT_WIDTH (_segment) digit heights wide, which is
 # not cut otherwise, is cut when the verifier gives it a probability above
@@ -72,8 +59,6 @@ DOUBT_WIDTH = 0.5
 DOUBT_JUNK = 0.05
 #: The verifier's class of pieces that are not one digit.
 NOT_A_DIGIT = 10
-# Probabilities are floored here before their log (float32's smallest normal).
-_MIN_PROBA = 1e-37
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -190,14 +175,18 @@ def read_digits(
        projection, where it would divide evenly and, in a piece wider than
        most digits, at the valleys of its upper and lower contours; each
        candidate segmentation (digits 0.15 to 1.2 heights wide, or the
-       piece uncut up to 2 heights) is scored by the classifier's
-       confidence in its digits (a reward per digit read with a clear
-       margin over the other classes, so that two clear digits beat one
-       pair the network is as sure of), how digit-like their widths
-       are and, with a ``verifier``, how sure it is that each piece is one
-       digit; the best one is kept. With a verifier, a piece 0.5 to 1
-       heights wide is cut too when the verifier doubts it is one digit (a
-       "1" touching its neighbour is often narrower than one digit height).
+       piece uncut up to 2 heights) is scored piece by piece and the best
+       one is kept. With a ``verifier``, a piece scores the log-odds that
+       it is one whole digit, from what the classifier and the verifier say
+       of it and its geometry (the shipped *piece scorer*, a logistic
+       regression fit on the reader's own pieces of training-digit fields;
+       see ``skdigits/reading/_scoring.py``); without one, the classifier's
+       confidence (a reward per digit read with a clear margin over the
+       other classes, so that two clear digits beat one pair the network is
+       as sure of) less a penalty for widths unlike a digit's. With a
+       verifier, a piece 0.5 to 1 heights wide is cut too when the verifier
+       doubts it is one digit (a "1" touching its neighbour is often
+       narrower than one digit height).
     5. Every piece is brought to MNIST form by
        :class:`~skdigits.preprocessing.MNISTNormalizer` and classified.
 
@@ -255,11 +244,11 @@ def read_digits(
         as one, part of a digit, parts of two), trained on the pieces this
         function cuts. ``"auto"`` is the one that ships with skdigits
         (``benchmarks/train_verifier.py``; loaded once a process; its ONNX
-        export for an ONNX classifier, so no TensorFlow is needed). Each
-        piece's score gains the log of its probability of being one digit;
-        a digit it is sure (above 0.95) is not one digit is rejected (with
-        ``reject_threshold`` above 0). None scores the pieces by the
-        classifier alone.
+        export for an ONNX classifier, so no TensorFlow is needed). With a
+        verifier, pieces are scored by the piece scorer (step 4), which was
+        fit with the shipped classifier and verifier; a digit it is sure
+        (above 0.95) is not one digit is rejected (with ``reject_threshold``
+        above 0). None scores the pieces by the classifier alone.
 
     Returns
     -------
@@ -480,14 +469,25 @@ class _Candidates:
         self.images = []
         self.boxes = []
         self.heights = []  # the digit height of the piece's field
+        self.ends = []  # (starts at the blob's left end, ends at its right)
+        self.cut_ink = []  # ink in the columns of the cuts, over the height
+        self.blob_widths = []  # the width of the piece's blob, over the height
 
-    def add(self, piece, digit_height):
+    def add(self, piece, digit_height, blob_width, ends=(True, True), ink=(0, 0)):
         if piece is None:
             return None
         self.images.append(piece[0])
         self.boxes.append(piece[1])
         self.heights.append(digit_height)
+        self.blob_widths.append(blob_width / max(digit_height, 1))
+        self.ends.append(ends)
+        self.cut_ink.append(ink)
         return len(self.images) - 1
+
+    def geometry(self):
+        return _scoring.PieceGeometry(
+            self.boxes, self.heights, self.ends, self.cut_ink, self.blob_widths
+        )
 
 
 def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
@@ -504,11 +504,13 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
     """
     height = field.digit_height
     positions = [blob.left, blob.right]
+    ink = np.zeros(blob.width)
     if cut or blob.width > _segment.SPLIT_WIDTH * height:
         cuts = field.cuts(blob)
         if cut and not cuts:
             return None
         positions = [blob.left, *(blob.left + x for x in cuts), blob.right]
+        ink = field.mask(blob).sum(axis=0) / max(height, 1)
     low = _segment.MIN_PIECE_WIDTH * height
     high = _segment.MAX_PIECE_WIDTH * height
     last = len(positions) - 1
@@ -525,7 +527,14 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
                 index = whole_index
             else:
                 index = candidates.add(
-                    field.piece(blob, positions[i], positions[j]), height
+                    field.piece(blob, positions[i], positions[j]),
+                    height,
+                    blob.width,
+                    ends=(i == 0, j == last),
+                    ink=(
+                        0.0 if i == 0 else ink[positions[i] - blob.left],
+                        0.0 if j == last else ink[positions[j] - blob.left],
+                    ),
                 )
             if index is not None:
                 edges[i, j] = index
@@ -533,7 +542,7 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
     if (0, last) not in edges:
         # Wider or narrower than a digit: the whole blob is one piece only
         # when no segmentation of it works.
-        fallback = candidates.add(field.piece(blob), height)
+        fallback = candidates.add(field.piece(blob), height, blob.width)
     return last, edges, fallback
 
 
@@ -573,36 +582,6 @@ def _count_margin(last, edges, score, n_chosen):
         return math.inf
     others = np.delete(totals, n_chosen)
     return float(totals[n_chosen] - others.max()) if others.size else math.inf
-
-
-def _piece_scores(proba, inked, candidates):
-    """The score of each candidate piece as one digit of a segmentation.
-
-    ``DIGIT_REWARD`` less ``TEMPERATURE`` times the log of the sum over the
-    classes of ``(p_k / p_max) ** (1 / TEMPERATURE)``: the log-probability
-    of the class read after softening the probabilities (a softmax of the
-    logits over ``TEMPERATURE``), on the scale of the unsoftened ones. A
-    network trained on single digits is nearly as sure of two merged digits,
-    or of a fragment, as of a digit: its raw log-probabilities are all
-    close to 0, and their sum favours fewer pieces. Softened, a piece scores
-    by how far its class is ahead of the others (a digit read with a margin
-    of 20 nats scores about 2.9, one of 5 nats 1.4, an even tie about
-    -0.5), so two clear digits beat one merged pair however sure the network
-    is of it, while a digit cut in two, its halves less clear, does not.
-    Less the width penalty (``_TYPICAL_WIDTH``, ``WIDTH_PENALTY``).
-    """
-    if not len(proba):
-        return np.zeros(0)
-    logp = np.log(np.maximum(proba, _MIN_PROBA))
-    logp -= logp.max(axis=1, keepdims=True)
-    softened = -TEMPERATURE * np.log(np.exp(logp / TEMPERATURE).sum(axis=1))
-    heights = np.asarray(candidates.heights, dtype=float)
-    widths = np.asarray([b[2] - b[0] for b in candidates.boxes], dtype=float)
-    ratio = widths / np.maximum(heights, 1)
-    low, high = _TYPICAL_WIDTH
-    outside = np.maximum(low - ratio, 0) + np.maximum(ratio - high, 0)
-    score = DIGIT_REWARD + softened - WIDTH_PENALTY * 10 * outside
-    return np.where(inked, score, -np.inf)
 
 
 def _without_tta(classifier):
@@ -651,8 +630,8 @@ def _is_onnx(classifier):
     return isinstance(classifier, OnnxDigitClassifier)
 
 
-def _junk_proba(verifier, images, pixels, normalizer):
-    """The verifier's probability that each of ``images`` is not one digit.
+def _verifier_proba(verifier, images, pixels, normalizer):
+    """The verifier's probabilities of each of ``images``: ``(n, n_classes)``.
 
     ``pixels`` are the images as ``normalizer`` brought them to the
     classifier (0-255): reused when the verifier's own normalisation (the
@@ -662,31 +641,83 @@ def _junk_proba(verifier, images, pixels, normalizer):
     if own.get_params() != normalizer.get_params():
         pixels = own.fit_transform(images)
     X = pixels.astype(np.float32) * np.float32(scale / 255.0)
-    column = list(verifier.classes_).index(NOT_A_DIGIT)
-    return np.asarray(_without_tta(verifier).predict_proba(X), dtype=float)[:, column]
+    return np.asarray(_without_tta(verifier).predict_proba(X), dtype=float)
 
 
-def _classify(candidates, start, plain, verifier, normalizer, scale, n_classes):
-    """Inputs, plain probabilities, ink and junk probability of the new pieces.
+def _joint_forward(plain, verifier, normalizer):
+    """One forward call for the classifier and the verifier, or None.
+
+    When both are :class:`~skdigits.CNNDigitClassifier` (without test-time
+    augmentation) of the same image shape and input scale, and the verifier
+    sees the pieces as the classifier does, their networks run in one
+    compiled call per batch (:func:`~skdigits._network.joint_inference_function`):
+    the same probabilities as their ``predict_proba``, for one call's set-up
+    cost instead of two (about 2.5 ms saved a batch on 2 cores). Returns
+    ``f(X) -> (proba, verifier_proba)`` for X as the classifier's input
+    (flat rows).
+    """
+    classifier_module = sys.modules.get("skdigits._classifier")
+    if verifier is None or classifier_module is None:
+        return None  # no CNN was ever loaded: nothing to join
+    cnn = classifier_module.CNNDigitClassifier
+    verifier = _without_tta(verifier)
+    both = (plain, verifier)
+    if not all(type(m) is cnn and not m.tta_shift for m in both):
+        return None
+    shape = tuple(plain.image_shape_)
+    if tuple(verifier.image_shape_) != shape or float(plain.input_scale_) != float(
+        verifier.input_scale_
+    ):
+        return None
+    if _normalizer_for(verifier, None)[0].get_params() != normalizer.get_params():
+        return None
+    from .._network import joint_inference_function
+
+    forward = joint_inference_function([plain.model_, verifier.model_])
+    batch = classifier_module._PREDICT_BATCH
+
+    def run(X):
+        images = np.asarray(X, dtype=np.float32).reshape(-1, *shape)
+        parts = [forward(images[i : i + batch]) for i in range(0, len(images), batch)]
+        return tuple(
+            np.concatenate([np.asarray(part[k], dtype=float) for part in parts])
+            for k in range(2)
+        )
+
+    return run
+
+
+def _classify(candidates, start, plain, verifier, normalizer, scale, shapes):
+    """Inputs, plain probabilities, ink and verifier probabilities of new pieces.
 
     The pieces are ``candidates.images[start:]``; an empty list gives empty
     arrays. A piece with no ink left after the normaliser's cleaning is not
-    classified (``inked`` False, probabilities 0).
+    classified (``inked`` False, probabilities 0). ``shapes`` are the
+    numbers of the classifier's and the verifier's classes.
     """
     images = candidates.images[start:]
+    n_classes, n_verifier = shapes
     if not images:
-        return None, np.zeros((0, n_classes)), np.zeros(0, bool), np.zeros(0)
+        return (
+            None,
+            np.zeros((0, n_classes)),
+            np.zeros(0, bool),
+            np.zeros((0, n_verifier)),
+        )
     pixels = normalizer.fit_transform(images)
     inked = pixels.any(axis=1)
     X = pixels.astype(np.float32) * np.float32(scale / 255.0)
     proba = np.zeros((len(X), n_classes))
-    junk = np.zeros(len(X))
-    if inked.any():
+    checked = np.zeros((len(X), n_verifier))
+    joint = _joint_forward(plain, verifier, normalizer)
+    if inked.any() and joint is not None:
+        proba[inked], checked[inked] = joint(X[inked])
+    elif inked.any():
         proba[inked] = np.asarray(plain.predict_proba(X[inked]), dtype=float)
         if verifier is not None:
             kept = [im for im, k in zip(images, inked, strict=True) if k]
-            junk[inked] = _junk_proba(verifier, kept, pixels[inked], normalizer)
-    return X, proba, inked, junk
+            checked[inked] = _verifier_proba(verifier, kept, pixels[inked], normalizer)
+    return X, proba, inked, checked
 
 
 def _recut_doubtful(fields, plans, candidates, junk):
@@ -716,36 +747,82 @@ def _recut_doubtful(fields, plans, candidates, junk):
                     plan[b] = recut
 
 
+class _Proposal:
+    """The segmented fields, their candidate pieces and what was read of them.
+
+    ``plans`` holds, per field, one :func:`_plan_blob` plan per blob;
+    ``X`` the pieces as the classifier saw them; ``proba`` its plain
+    probabilities (no TTA); ``inked`` whether a piece kept ink after
+    normalisation; ``checked`` the verifier's probabilities (no columns
+    without a verifier) and ``junk`` its probability of "not one digit".
+    """
+
+    def __init__(self, arrays, plain, classes, polarity, stroke_width, verifier):
+        self.fields = [segment_field(array, polarity) for array in arrays]
+        self.candidates = candidates = _Candidates()
+        self.plans = []
+        for field in self.fields:
+            blobs = [] if field is None else field.blobs
+            self.plans.append([_plan_blob(field, blob, candidates) for blob in blobs])
+        self.normalizer, scale = _normalizer_for(plain, stroke_width)
+        v_classes = [] if verifier is None else list(verifier.classes_)
+        self.junk_column = v_classes.index(NOT_A_DIGIT) if v_classes else None
+        args = (plain, verifier, self.normalizer, scale, (len(classes), len(v_classes)))
+        found = [_classify(candidates, 0, *args)]
+        if verifier is not None:
+            start = len(candidates.images)
+            _recut_doubtful(
+                self.fields, self.plans, candidates, found[0][3][:, self.junk_column]
+            )
+            if len(candidates.images) > start:
+                found.append(_classify(candidates, start, *args))
+        inputs = [X for X, *_ in found if X is not None]
+        self.X = np.concatenate(inputs) if inputs else None
+        self.proba, self.inked, self.checked = (
+            np.concatenate([part[k] for part in found]) for k in (1, 2, 3)
+        )
+        self.junk = (
+            self.checked[:, self.junk_column]
+            if verifier is not None
+            else np.zeros(len(self.proba))
+        )
+        self.classes = classes
+        self.verifier_classes = np.asarray(v_classes)
+
+    def features(self):
+        """The PIECE_FEATURES of every candidate (with a verifier)."""
+        digits = np.arange(self.checked.shape[1]) != self.junk_column
+        verifier_digits = self.checked[:, digits]
+        return _scoring.piece_features(
+            self.proba,
+            self.classes[self.proba.argmax(axis=1)] if len(self.proba) else [],
+            verifier_digits,
+            self.junk,
+            self.verifier_classes[digits][verifier_digits.argmax(axis=1)]
+            if len(self.proba)
+            else [],
+            self.candidates.geometry(),
+        )
+
+    def scores(self, learned):
+        """Each candidate's score as a digit of a segmentation (-inf: no ink)."""
+        if learned:
+            score = _scoring.learned_scores(self.features())
+        else:
+            score = _scoring.heuristic_scores(self.proba, self.candidates.geometry())
+        return np.where(self.inked, score, -np.inf)
+
+
 def _read_arrays(
     arrays, classifier, classes, reject_threshold, polarity, stroke_width, verifier
 ):
-    fields = [segment_field(array, polarity) for array in arrays]
-    candidates = _Candidates()
-    plans = []
-    for field in fields:
-        blobs = [] if field is None else field.blobs
-        plans.append([_plan_blob(field, blob, candidates) for blob in blobs])
-
-    n_classes = len(classes)
     plain = _without_tta(classifier)
-    normalizer, scale = _normalizer_for(classifier, stroke_width)
-    found = [_classify(candidates, 0, plain, verifier, normalizer, scale, n_classes)]
-    if verifier is not None:
-        start = len(candidates.images)
-        _recut_doubtful(fields, plans, candidates, found[0][3])
-        if len(candidates.images) > start:
-            found.append(
-                _classify(
-                    candidates, start, plain, verifier, normalizer, scale, n_classes
-                )
-            )
-    inputs = [X for X, *_ in found if X is not None]
-    X = np.concatenate(inputs) if inputs else None
-    proba, inked, junk = (
-        np.concatenate([part[k] for part in found]) for k in (1, 2, 3)
-    )
-    score = _piece_scores(proba, inked, candidates)
-    score += VERIFIER_WEIGHT * np.log(np.maximum(1 - junk, _MIN_PROBA))
+    found = _Proposal(arrays, plain, classes, polarity, stroke_width, verifier)
+    plans, candidates, inked = found.plans, found.candidates, found.inked
+    proba, junk, X = found.proba, found.junk, found.X
+    n_classes = len(classes)
+    score = found.scores(learned=verifier is not None)
+    close_margin = REJECT_MARGIN if verifier is None else LEARNED_REJECT_MARGIN
 
     chosen, close = [], []  # per field: the pieces read, their close calls
     for plan in plans:
@@ -756,7 +833,7 @@ def _read_arrays(
             path = _best_path(last, edges, fallback, score)
             margin = _count_margin(last, edges, score, len(path))
             chosen[-1] += path
-            close[-1] += [margin < REJECT_MARGIN] * len(path)
+            close[-1] += [margin < close_margin] * len(path)
     kept = sorted(set().union(*chosen))
     if kept and plain is not classifier:
         proba[kept] = np.asarray(classifier.predict_proba(X[kept]), dtype=float)

@@ -1,0 +1,215 @@
+"""Score candidate pieces of touching digits: how likely each is one digit.
+
+:func:`read_digits <skdigits.reading.read_digits>` cuts runs of touching
+digits at candidate positions and keeps the segmentation whose pieces score
+highest in total. With a verifier, a piece's score is the log-odds that it
+is one whole digit, from a logistic regression on what the classifier and
+the verifier say of it and on its geometry (``PIECE_FEATURES``), fit on the
+reader's own pieces of fields of MNIST *training* digits and printed numbers
+(``benchmarks/train_piece_scorer.py``, which writes ``_data/piece_scorer.json``),
+plus ``PIECE_BIAS``. The sum of log-odds over a segmentation is its
+log-likelihood against all the others under independent pieces, up to a
+constant; the bias makes up for the pieces' prior (about one in five
+candidates is a digit), which the sum would otherwise charge each digit.
+
+Without a verifier the pieces are scored by :func:`heuristic_scores`.
+Pure numpy: no TensorFlow, no pickle (the coefficients are JSON numbers).
+"""
+
+import functools
+import json
+import math
+import os
+from importlib import resources
+
+import numpy as np
+
+#: File of the fitted coefficients, in the package's ``_data`` folder.
+SCORER_FILE = "piece_scorer.json"
+
+#: The features of a candidate piece, in the order of the coefficients.
+#: ``h`` is the field's digit height; "cut ink" is the ink in the column of a
+#: cut, over ``h`` (0 at an end of the blob of ink).
+PIECE_FEATURES = (
+    "classifier softened log-probability",  # as heuristic_scores
+    "classifier log-margin, top two classes",  # clipped to [0, 40]
+    "verifier log-probability of one digit",
+    "verifier log-probability of not one digit",
+    "verifier softened log-probability among digits",
+    "verifier's digit is the classifier's",
+    "width / h",
+    "(width / h) ** 2",
+    "narrower than a digit",  # by how far below 0.25 h
+    "wider than a digit",  # by how far beyond 1.2 h
+    "height / h",
+    "|height / h - 1|",
+    "starts at the blob's left end",
+    "ends at the blob's right end",
+    "left cut ink",
+    "right cut ink",
+    "blob width / h",
+)
+
+# A candidate's score is its log-odds of being one digit plus this. Chosen on
+# fields of MNIST training digits (bench_reading.py --tune --set
+# PIECE_BIAS=...; results/bench_reading_tune*.json): 2, 3, 4 and 5 read
+# 0.842, 0.860, 0.850 and 0.840 of the touching fields right (the verifier's
+# log-probability added to the softened score, before: 0.814), 0.980, 0.978,
+# 0.978, 0.976 of the separated and 1.000, 0.998, 0.996, 0.996 of the printed.
+PIECE_BIAS = 3.0
+
+# Without a verifier: each digit of a candidate segmentation scores
+# DIGIT_REWARD plus its class's log-probability softened by TEMPERATURE,
+# less a penalty for a width unlike a digit's (0.25 to 1.2 of the field's
+# digit height): WIDTH_PENALTY per tenth of the height beyond. Chosen with
+# the split constants of _segment on fields of MNIST training digits
+# (bench_reading.py --tune): touching fields read right went from 0.700 to
+# 0.754 (the raw log-probabilities, no reward), others unchanged.
+TYPICAL_WIDTH = (0.25, 1.2)
+WIDTH_PENALTY = 0.1
+TEMPERATURE = 5.0
+DIGIT_REWARD = 3.0
+# Probabilities are floored here before their log (float32's smallest normal).
+MIN_PROBA = 1e-37
+_FEATURE_FLOOR = 1e-12  # the verifier's probabilities, in the features
+
+
+class PieceGeometry:
+    """The geometry of the candidate pieces, in arrays (see PIECE_FEATURES).
+
+    Parameters
+    ----------
+    boxes : array of shape (n, 4)
+        ``(x0, y0, x1, y1)`` of each piece.
+    heights : array of shape (n,)
+        The digit height of each piece's field.
+    ends : array of bool of shape (n, 2)
+        Whether the piece starts at its blob's left end, ends at its right.
+    cut_ink : array of shape (n, 2)
+        Ink in the column of the left and right cut, over the digit height.
+    blob_widths : array of shape (n,)
+        The width of the piece's blob, over the digit height.
+    """
+
+    def __init__(self, boxes, heights, ends, cut_ink, blob_widths):
+        boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        heights = np.maximum(np.asarray(heights, dtype=float), 1)
+        self.width = (boxes[:, 2] - boxes[:, 0]) / heights
+        self.height = (boxes[:, 3] - boxes[:, 1]) / heights
+        self.ends = np.asarray(ends, dtype=float).reshape(-1, 2)
+        self.cut_ink = np.asarray(cut_ink, dtype=float).reshape(-1, 2)
+        self.blob_width = np.asarray(blob_widths, dtype=float)
+
+
+def softened(proba):
+    """``-TEMPERATURE * log(sum_k (p_k / p_max) ** (1 / TEMPERATURE))``.
+
+    The log-probability of the class read after softening the probabilities
+    (a softmax of the logits over ``TEMPERATURE``), on the scale of the
+    unsoftened ones: 0 for a sure class, about -0.5 for an even tie of two.
+    """
+    logp = np.log(np.maximum(proba, MIN_PROBA))
+    logp -= logp.max(axis=1, keepdims=True)
+    return -TEMPERATURE * np.log(np.exp(logp / TEMPERATURE).sum(axis=1))
+
+
+def _width_outside(width):
+    low, high = TYPICAL_WIDTH
+    return np.maximum(low - width, 0), np.maximum(width - high, 0)
+
+
+def heuristic_scores(proba, geometry):
+    """Scores of pieces from the classifier alone (no verifier).
+
+    ``DIGIT_REWARD`` plus :func:`softened`, less the width penalty. A network
+    trained on single digits is nearly as sure of two merged digits, or of a
+    fragment, as of a digit: its raw log-probabilities are all close to 0,
+    and their sum favours fewer pieces. Softened, a piece scores by how far
+    its class is ahead of the others (a digit read with a margin of 20 nats
+    scores about 2.9, one of 5 nats 1.4, an even tie about -0.5), so two
+    clear digits beat one merged pair however sure the network is of it,
+    while a digit cut in two, its halves less clear, does not.
+    """
+    below, beyond = _width_outside(geometry.width)
+    return DIGIT_REWARD + softened(proba) - WIDTH_PENALTY * 10 * (below + beyond)
+
+
+def piece_features(proba, labels, verifier_digits, junk, verifier_labels, geometry):
+    """The matrix of PIECE_FEATURES, one row per piece.
+
+    ``proba`` and ``labels``: the classifier's probabilities and the class it
+    reads; ``verifier_digits``: the verifier's probabilities of its digit
+    classes, ``junk`` that of "not one digit", ``verifier_labels`` its digit
+    read.
+    """
+    n = len(proba)
+    if not n:
+        return np.zeros((0, len(PIECE_FEATURES)))
+    logp = np.sort(np.log(np.maximum(proba, MIN_PROBA)), axis=1)
+    margin = logp[:, -1] - logp[:, -2] if proba.shape[1] > 1 else np.zeros(n)
+    digits = verifier_digits / np.maximum(
+        verifier_digits.sum(axis=1, keepdims=True), _FEATURE_FLOOR
+    )
+    width = geometry.width
+    below, beyond = _width_outside(width)
+    columns = [
+        softened(proba),
+        np.clip(margin, 0, 40),
+        np.log(np.maximum(1 - junk, _FEATURE_FLOOR)),
+        np.log(np.maximum(junk, _FEATURE_FLOOR)),
+        softened(digits),
+        np.asarray(labels) == np.asarray(verifier_labels),
+        width,
+        width**2,
+        below,
+        beyond,
+        geometry.height,
+        np.abs(geometry.height - 1),
+        geometry.ends[:, 0],
+        geometry.ends[:, 1],
+        geometry.cut_ink[:, 0],
+        geometry.cut_ink[:, 1],
+        geometry.blob_width,
+    ]
+    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+
+def scorer_path():
+    return os.fspath(resources.files("skdigits") / "_data" / SCORER_FILE)
+
+
+@functools.lru_cache(maxsize=1)
+def load_scorer(path=None):
+    """``(coef, intercept)`` of the shipped piece scorer, checked.
+
+    Raises FileNotFoundError when the file is missing and ValueError, naming
+    it, when it does not hold one finite coefficient per PIECE_FEATURES.
+    """
+    path = scorer_path() if path is None else path
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = json.load(f)
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a piece scorer file: {exc}") from None
+    try:
+        names = tuple(data["features"])
+        coef = np.asarray(data["coef"], dtype=float)
+        intercept = float(data["intercept"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path} is not a piece scorer file: {exc!r}") from None
+    if names != PIECE_FEATURES or coef.shape != (len(PIECE_FEATURES),):
+        raise ValueError(
+            f"{path} scores other features than this skdigits computes: "
+            f"{len(names)} named, {coef.size} coefficients, expected "
+            f"{len(PIECE_FEATURES)}; retrain it (benchmarks/train_piece_scorer.py)."
+        )
+    if not (np.isfinite(coef).all() and math.isfinite(intercept)):
+        raise ValueError(f"{path} holds coefficients that are not finite.")
+    coef.setflags(write=False)
+    return coef, intercept
+
+
+def learned_scores(features, scorer=None):
+    """Log-odds of each piece being one digit, plus ``PIECE_BIAS``."""
+    coef, intercept = load_scorer() if scorer is None else scorer
+    return features @ coef + intercept + PIECE_BIAS
