@@ -383,6 +383,46 @@ def test_the_verifier_decides_how_touching_digits_are_cut(stub):
     np.testing.assert_array_equal(alone.boxes, [[50, 15, 88, 45]])
 
 
+class StubVerifierOf(StubVerifier):
+    """The stub verifier, its "one digit" share on ``digit`` (not class 0)."""
+
+    def __init__(self, junk, digit):
+        super().__init__(junk)
+        self.digit = digit
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        proba[:, [0, self.digit]] = proba[:, [self.digit, 0]]
+        return proba
+
+
+def test_the_verifier_gives_a_second_opinion_on_cut_pieces_only(stub):
+    image = _touching_rings()
+    ring = lambda im: 0.001 if 10 < _ink_width(im) < 17 else 0.999  # noqa: E731
+    reading = read_digits(
+        image, classifier=stub, verifier=StubVerifierOf(ring, 5), reject_threshold=0
+    )
+    # Two rings cut apart: the stub says 3 (0.95) or 8 (0.6), the verifier 5
+    # (0.999, its other digits 0): the product of the two opinions, over 1.
+    assert reading.text == "55"
+    second = np.full(10, read_module._SECOND_FLOOR)
+    second[5] = 1
+    light, heavy = np.full(10, 0.05 / 9), np.full(10, 0.4 / 9)
+    light[3], heavy[8] = 0.95, 0.6  # the stub's two answers
+    products = [p * second / (p * second).sum() for p in (light, heavy)]
+    for row in reading.proba:
+        assert any(np.allclose(row, p, rtol=1e-6) for p in products)
+    # A whole blob is read by the classifier alone.
+    keeps = StubVerifierOf(lambda im: 0.001 if _wider_than_high(im) else 0.999, 5)
+    whole = read_digits(image, classifier=stub, verifier=keeps, reject_threshold=0)
+    assert len(whole) == 1 and whole.text in ("3", "8")
+    # A verifier whose digits are not the classifier's classes gives none.
+    other = StubVerifierOf(ring, 5)
+    other.classes_ = np.array([10, *range(11, 21)])  # "not one digit" is first
+    odd = read_digits(image, classifier=stub, verifier=other, reject_threshold=0)
+    assert odd.text and set(odd.text) <= {"3", "8"}  # the stub's own answers
+
+
 def _ink_width(image):
     cols = np.flatnonzero(image.any(axis=0))
     return cols[-1] - cols[0] + 1
@@ -414,7 +454,14 @@ def test_a_narrow_blob_the_verifier_doubts_is_cut_in_a_second_batch(stub):
     doubts.calls.clear()
     tta = read_digits(image, classifier=clf, verifier=doubts, reject_threshold=0)
     assert [call[:2] for call in clf.calls] == [(0, 1), (0, doubts.calls[1]), (1, 2)]
-    assert tta.text == "55"
+    # The augmented probabilities (class 5, 0.99) are the ones read, with the
+    # verifier's second opinion on the cut pieces (class 0, sure).
+    augmented = np.full(10, 0.01 / 9)
+    augmented[5] = 0.99
+    second = np.full(10, read_module._SECOND_FLOOR)
+    second[0] = 1
+    expected = augmented * second / (augmented * second).sum()
+    np.testing.assert_allclose(tta.proba, [expected, expected], rtol=1e-6)
     np.testing.assert_array_equal(tta.boxes, reading.boxes)
 
 
