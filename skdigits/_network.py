@@ -245,13 +245,14 @@ def joint_inference_function(models):
     -------
     callable
         Maps a float32 array of shape ``(n_images, *input_shape[1:])`` to a
-        tuple of the models' output tensors.
+        tuple of the models' output tensors (the one tensor for one model).
     """
     models = tuple(models)
     shapes = {tuple(m.input_shape[1:]) for m in models}
     if len(shapes) != 1:
         raise ValueError(f"the models have different input shapes: {sorted(shapes)}")
     known = _joint_functions.setdefault(models[0], [])
+    known[:] = [(o, f) for o, f in known if all(ref() is not None for ref in o)]
     for others, function in known:
         if len(others) == len(models) - 1 and all(
             ref() is m for ref, m in zip(others, models[1:], strict=True)

@@ -396,6 +396,52 @@ class StubVerifierOf(StubVerifier):
         return proba
 
 
+def test_candidates_record_their_ends_and_the_ink_their_cuts_cross():
+    from skdigits.reading import _segment
+
+    image = _touching_rings()
+    field = _segment.segment_field(image)
+    (blob,) = field.blobs
+    candidates = read_module._Candidates()
+    last, edges, _ = read_module._plan_blob(field, blob, candidates)
+    cuts = field.cuts(blob)
+    positions = [blob.left, *(blob.left + x for x in cuts), blob.right]
+    ink = field.mask(blob).sum(axis=0) / field.digit_height
+    for (i, j), index in edges.items():
+        assert candidates.ends[index] == (i == 0, j == last)
+        left, right = candidates.cut_ink[index]
+        assert left == (0 if i == 0 else ink[positions[i] - blob.left])
+        assert right == (0 if j == last else ink[positions[j] - blob.left])
+        assert candidates.blob_widths[index] == blob.width / field.digit_height
+    # A cut through the rings' overlap crosses ink; the whole blob none.
+    assert any(min(c) > 0 for c in candidates.cut_ink)
+    assert candidates.cut_ink[edges[0, last]] == (0, 0)
+
+
+class StringStub(StubClassifier):
+    """The stub, its classes the text "0" to "9" (as fetch_openml gives)."""
+
+    def __init__(self):
+        super().__init__()
+        self.classes_ = np.array([str(d) for d in range(10)])
+
+
+def test_a_classifier_of_text_labels_agrees_with_the_verifier_of_numbers(stub):
+    image = _touching_rings()
+    verifier = StubVerifierOf(lambda im: 0.5, 3)  # reads 3, as the stub mostly
+    found = read_module._Proposal(
+        [image], StringStub(), StringStub().classes_, "auto", None, verifier
+    )
+    agree = found.features()[:, 5]
+    assert set(np.unique(agree)) <= {0.0, 1.0}
+    reads_three = found.proba.argmax(axis=1) == 3
+    np.testing.assert_array_equal(agree.astype(bool), reads_three & found.inked)
+    assert agree.any()
+    reading = read_digits(image, classifier=StringStub(), verifier=verifier)
+    # The second opinion still applies: "3" is 3.
+    assert reading.text and set(reading.text) <= {"3", "8"}
+
+
 def test_the_verifier_gives_a_second_opinion_on_cut_pieces_only(stub):
     image = _touching_rings()
     ring = lambda im: 0.001 if 10 < _ink_width(im) < 17 else 0.999  # noqa: E731
@@ -758,11 +804,24 @@ def test_a_cnn_and_its_verifier_run_in_one_call_and_read_the_same(
     tta = read_module._shallow_copy(mnist_reader)
     tta.tta_shift = 1
     assert read_module._joint_forward(tta, verifier, normalizer) is None
-    # A reading is the same either way.
+    rescaled = read_module._shallow_copy(mnist_reader)
+    rescaled.input_scale_ = 2 * mnist_reader.input_scale_
+    assert read_module._joint_forward(rescaled, verifier, normalizer) is None
+    # read_digits takes the joint call, and reads the same either way.
     image, _ = compose_field(
         _digits(clear_digits, "47031"), 2, gap=(-2, 0), angle=0, specks=(0, 0)
     )
+    joint_calls = []
+    original = read_module._joint_forward
+
+    def spy(*args):
+        joint = original(*args)
+        joint_calls.append(joint is not None)
+        return joint
+
+    monkeypatch.setattr(read_module, "_joint_forward", spy)
     joined = read_digits(image, classifier=mnist_reader)
+    assert joint_calls and all(joint_calls)
     monkeypatch.setattr(read_module, "_joint_forward", lambda *args: None)
     apart = read_digits(image, classifier=mnist_reader)
     assert joined.text == apart.text

@@ -34,6 +34,42 @@ def _features(junk, agree=True):
 
 
 def test_features_are_the_named_ones_in_order():
+    proba = np.array([[0.7, 0.2, 0.1]])
+    boxes = [[0, 0, 3, 24]]  # 0.1 digit heights wide, 0.8 high
+    geometry = _scoring.PieceGeometry(boxes, [30], [(False, True)], [(0.3, 0)], [2])
+    verifier_digits = np.array([[0.1, 0.6, 0.1]])  # 0.8 in all, over 1: 0.75 on 1
+    row = _scoring.piece_features(
+        proba, [0], verifier_digits, np.array([0.2]), [1], geometry
+    )[0]
+    named = dict(zip(_scoring.PIECE_FEATURES, row, strict=True))
+    assert named["classifier softened log-probability"] == pytest.approx(
+        _scoring.softened(proba)[0]
+    )
+    assert named["classifier log-margin, top two classes"] == pytest.approx(
+        np.log(0.7 / 0.2)
+    )
+    assert named["verifier softened log-probability among digits"] == pytest.approx(
+        _scoring.softened(verifier_digits / 0.8)[0]
+    )
+    assert named["verifier's digit is the classifier's"] == 0
+    assert named["width / h"] == pytest.approx(0.1)
+    assert named["narrower than a digit"] == pytest.approx(0.15)
+    assert named["wider than a digit"] == 0
+    assert named["height / h"] == pytest.approx(0.8)
+    assert named["|height / h - 1|"] == pytest.approx(0.2)
+    assert named["starts at the blob's left end"] == 0
+    assert named["ends at the blob's right end"] == 1
+    assert named["left cut ink"] == pytest.approx(0.3)
+    assert named["right cut ink"] == 0
+    assert named["blob width / h"] == 2
+    wide = _scoring.PieceGeometry([[0, 0, 45, 30]], [30], [(1, 1)], [(0, 0)], [1.5])
+    beyond = _scoring.piece_features(
+        proba, [0], verifier_digits, np.array([0.2]), [0], wide
+    )[0]
+    assert beyond[_scoring.PIECE_FEATURES.index("wider than a digit")] == pytest.approx(
+        0.3
+    )
+
     features = _features([0.1, 0.9])
     assert features.shape == (2, len(_scoring.PIECE_FEATURES))
     row = dict(zip(_scoring.PIECE_FEATURES, features[0], strict=True))
@@ -69,11 +105,38 @@ def test_the_shipped_scorer_trusts_the_verifier_and_digit_widths():
     assert _scoring.learned_scores(wide)[0] < scores[0]
 
 
+N_FEATURES = len(_scoring.PIECE_FEATURES)
+
+
+def _scorer_json(coef=None, intercept=0.0, features=None):
+    return json.dumps(
+        {
+            "features": list(_scoring.PIECE_FEATURES) if features is None else features,
+            "coef": [0.5] * N_FEATURES if coef is None else coef,
+            "intercept": intercept,
+        }
+    )
+
+
+def test_a_scorer_file_written_as_the_trainer_does_loads(tmp_path):
+    path = tmp_path / "scorer.json"
+    path.write_text(_scorer_json(coef=list(range(N_FEATURES)), intercept=-2))
+    coef, intercept = _scoring.load_scorer(str(path))
+    np.testing.assert_array_equal(coef, np.arange(N_FEATURES))
+    assert intercept == -2.0
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
         ("not json", "is not a piece scorer file"),
         ('{"coef": [1]}', "is not a piece scorer file"),
+        ("[1, 2]", "is not a piece scorer file"),  # JSON, not an object
+        ("[" * 100_000 + "]" * 100_000, "is not a piece scorer file"),  # too deep
+        (_scorer_json(intercept=10**400), "is not a piece scorer file"),
+        (_scorer_json(intercept=True), "is not a piece scorer file"),
+        (_scorer_json(coef=["1.0"] * N_FEATURES), "is not a piece scorer file"),
+        (_scorer_json(coef=[1.0] * (N_FEATURES - 1)), "holds 16 coefficients"),
         (
             json.dumps({"features": ["a"], "coef": [1.0], "intercept": 0}),
             "scores other features",
@@ -96,6 +159,11 @@ def test_a_bad_scorer_file_is_refused_naming_it(tmp_path, content, message):
     with pytest.raises(ValueError, match=message) as info:
         _scoring.load_scorer(str(path))
     assert str(path) in str(info.value)
+
+
+def test_a_missing_scorer_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.json"):
+        _scoring.load_scorer(str(tmp_path / "nowhere.json"))
 
 
 def test_heuristic_scores_reward_clear_digits_of_digit_widths():

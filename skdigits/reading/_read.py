@@ -18,9 +18,12 @@ from ._segment import check_image, check_polarity, is_real, segment_field
 #: printed fields of other seeds than the benchmark's, never on its test
 #: fields (``benchmarks/bench_reading.py --tune``): the highest threshold
 #: that rejected at most 5% of the strings read right, with the digits of
-#: close-call segmentations (REJECT_MARGIN) also rejected. With the shipped
-#: model (load_pretrained): 0.9, which rejected 4.4% of the 1,830 right
-#: strings and caught 49% of the 170 wrong ones (0.95: 5.8% and 54%).
+#: close-call segmentations (REJECT_MARGIN, LEARNED_REJECT_MARGIN) also
+#: rejected. With the shipped model (load_pretrained), in session 7: 0.9,
+#: which rejected 4.4% of the 1,830 right strings and caught 49% of the 170
+#: wrong ones (0.95: 5.8% and 54%). Session 8, with the piece scorer and the
+#: verifier's second opinion: 3.1% of the 1,914 right strings and 55% of the
+#: 86 wrong ones (0.95: 4.6% and 63%, within 5% but close to it: 0.9 kept).
 DEFAULT_REJECT_THRESHOLD = 0.9
 
 #: Default of ``max_pixels``: larger images are refused, not read; that of
@@ -198,7 +201,9 @@ def read_digits(
 
     The pieces of all the images, with the candidates of step 4, go to the
     classifier's ``predict_proba`` in one batch (and those of the blobs the
-    verifier doubts in a second). A classifier given (or a
+    verifier doubts in a second), and to the verifier's; when both are
+    :class:`~skdigits.CNNDigitClassifier` networks of the same input (as the
+    shipped pair), one compiled call runs both. A classifier given (or a
     Pipeline ending in one) with test-time augmentation (``tta_shift`` > 0)
     scores the candidates without it; the pieces kept are then classified
     with it, in a second batch.
@@ -510,7 +515,7 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
     """
     height = field.digit_height
     positions = [blob.left, blob.right]
-    ink = np.zeros(blob.width)
+    ink = None  # ink per column, over the height, where there are cuts
     if cut or blob.width > _segment.SPLIT_WIDTH * height:
         cuts = field.cuts(blob)
         if cut and not cuts:
@@ -658,7 +663,7 @@ def _joint_forward(plain, verifier, normalizer):
     sees the pieces as the classifier does, their networks run in one
     compiled call per batch (:func:`~skdigits._network.joint_inference_function`):
     the same probabilities as their ``predict_proba``, for one call's set-up
-    cost instead of two (about 2.5 ms saved a batch on 2 cores). Returns
+    cost instead of two (2.5 to 3 ms saved a batch on 2 cores). Returns
     ``f(X) -> (proba, verifier_proba)`` for X as the classifier's input
     (flat rows).
     """
@@ -770,10 +775,10 @@ class _Proposal:
         for field in self.fields:
             blobs = [] if field is None else field.blobs
             self.plans.append([_plan_blob(field, blob, candidates) for blob in blobs])
-        self.normalizer, scale = _normalizer_for(plain, stroke_width)
+        normalizer, scale = _normalizer_for(plain, stroke_width)
         v_classes = [] if verifier is None else list(verifier.classes_)
         self.junk_column = v_classes.index(NOT_A_DIGIT) if v_classes else None
-        args = (plain, verifier, self.normalizer, scale, (len(classes), len(v_classes)))
+        args = (plain, verifier, normalizer, scale, (len(classes), len(v_classes)))
         found = [_classify(candidates, 0, *args)]
         if verifier is not None:
             start = len(candidates.images)
@@ -799,14 +804,21 @@ class _Proposal:
         """The PIECE_FEATURES of every candidate (with a verifier)."""
         digits = np.arange(self.checked.shape[1]) != self.junk_column
         verifier_digits = self.checked[:, digits]
+        n = len(self.proba)
+        # Compared as text: a classifier of labels "0" to "9" (as fetch_openml
+        # gives them) agrees with a verifier of 0 to 9.
+        labels = self.classes.astype(str)[self.proba.argmax(axis=1)] if n else []
+        verifier_labels = (
+            self.verifier_classes[digits].astype(str)[verifier_digits.argmax(axis=1)]
+            if n
+            else []
+        )
         return _scoring.piece_features(
             self.proba,
-            self.classes[self.proba.argmax(axis=1)] if len(self.proba) else [],
+            labels,
             verifier_digits,
             self.junk,
-            self.verifier_classes[digits][verifier_digits.argmax(axis=1)]
-            if len(self.proba)
-            else [],
+            verifier_labels,
             self.candidates.geometry(),
         )
 
@@ -818,13 +830,14 @@ class _Proposal:
         ``proba`` (in place) of the ``kept`` pieces that do not span their
         blob become the classifier's probabilities times the verifier's
         (over its digit classes), renormalised. Only when the verifier's
-        digit classes are the classifier's. On fields of MNIST training
-        digits, touching fields read right: 0.860 without, 0.870 with;
-        separated and printed ones unchanged.
+        digit classes are the classifier's (as text: "3" is 3). On fields of
+        MNIST training digits, touching fields read right: 0.860 without,
+        0.870 with; separated and printed ones unchanged.
         """
         digits = np.arange(self.checked.shape[1]) != self.junk_column
-        order = {c: k for k, c in enumerate(self.verifier_classes[digits].tolist())}
-        columns = [order.get(c) for c in self.classes.tolist()]
+        names = self.verifier_classes[digits].astype(str).tolist()
+        order = {c: k for k, c in enumerate(names)}
+        columns = [order.get(c) for c in self.classes.astype(str).tolist()]
         if None in columns or len(columns) != len(order):
             return
         ends = np.asarray(self.candidates.ends, dtype=bool).reshape(-1, 2)

@@ -9,7 +9,7 @@ reader's own pieces of fields of MNIST *training* digits and printed numbers
 (``benchmarks/train_piece_scorer.py``, which writes ``_data/piece_scorer.json``),
 plus ``PIECE_BIAS``. The sum of log-odds over a segmentation is its
 log-likelihood against all the others under independent pieces, up to a
-constant; the bias makes up for the pieces' prior (about one in five
+constant; the bias makes up for the pieces' prior (about one in four
 candidates is a digit), which the sum would otherwise charge each digit.
 
 Without a verifier the pieces are scored by :func:`heuristic_scores`.
@@ -89,6 +89,15 @@ class PieceGeometry:
         Ink in the column of the left and right cut, over the digit height.
     blob_widths : array of shape (n,)
         The width of the piece's blob, over the digit height.
+
+    Attributes
+    ----------
+    width, height : ndarray of shape (n,)
+        Each piece's width and height over its field's digit height.
+    ends, cut_ink : ndarray of shape (n, 2)
+        As the parameters, as floats.
+    blob_width : ndarray of shape (n,)
+        As ``blob_widths``.
     """
 
     def __init__(self, boxes, heights, ends, cut_ink, blob_widths):
@@ -137,10 +146,24 @@ def heuristic_scores(proba, geometry):
 def piece_features(proba, labels, verifier_digits, junk, verifier_labels, geometry):
     """The matrix of PIECE_FEATURES, one row per piece.
 
-    ``proba`` and ``labels``: the classifier's probabilities and the class it
-    reads; ``verifier_digits``: the verifier's probabilities of its digit
-    classes, ``junk`` that of "not one digit", ``verifier_labels`` its digit
-    read.
+    Parameters
+    ----------
+    proba : ndarray of shape (n_pieces, n_classes)
+        The classifier's probabilities.
+    labels : array-like of shape (n_pieces,)
+        The class it reads, comparable with ``verifier_labels``.
+    verifier_digits : ndarray of shape (n_pieces, n_digit_classes)
+        The verifier's probabilities of its digit classes.
+    junk : ndarray of shape (n_pieces,)
+        The verifier's probability of "not one digit".
+    verifier_labels : array-like of shape (n_pieces,)
+        The verifier's digit read.
+    geometry : PieceGeometry
+        The pieces' geometry.
+
+    Returns
+    -------
+    ndarray of shape (n_pieces, len(PIECE_FEATURES))
     """
     n = len(proba)
     if not n:
@@ -175,33 +198,56 @@ def piece_features(proba, labels, verifier_digits, junk, verifier_labels, geomet
 
 
 def scorer_path():
+    """The path of the shipped scorer file, ``_data/piece_scorer.json``."""
     return os.fspath(resources.files("skdigits") / "_data" / SCORER_FILE)
 
 
 @functools.lru_cache(maxsize=1)
 def load_scorer(path=None):
-    """``(coef, intercept)`` of the shipped piece scorer, checked.
+    """``(coef, intercept)`` of a piece scorer file (the shipped one for None).
 
-    Raises FileNotFoundError when the file is missing and ValueError, naming
-    it, when it does not hold one finite coefficient per PIECE_FEATURES.
+    Parameters
+    ----------
+    path : str or None, default=None
+        A JSON file as ``benchmarks/train_piece_scorer.py`` writes it.
+
+    Returns
+    -------
+    coef : ndarray of shape (len(PIECE_FEATURES),), read-only
+    intercept : float
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file is missing.
+    ValueError
+        Naming the file, when it is not JSON of an object with the names of
+        PIECE_FEATURES and one finite number per feature and an intercept.
     """
     path = scorer_path() if path is None else path
     with open(path, encoding="utf-8") as f:
         try:
             data = json.load(f)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"{path} is not a piece scorer file: {exc}") from None
     try:
         names = tuple(data["features"])
-        coef = np.asarray(data["coef"], dtype=float)
-        intercept = float(data["intercept"])
-    except (KeyError, TypeError, ValueError) as exc:
+        numbers = [*data["coef"], data["intercept"]]
+        if not all(_is_number(v) for v in numbers):
+            raise TypeError("coef and intercept must be numbers")
+        coef = np.asarray(numbers[:-1], dtype=float)
+        intercept = float(numbers[-1])
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{path} is not a piece scorer file: {exc!r}") from None
-    if names != PIECE_FEATURES or coef.shape != (len(PIECE_FEATURES),):
+    if names != PIECE_FEATURES:
         raise ValueError(
-            f"{path} scores other features than this skdigits computes: "
-            f"{len(names)} named, {coef.size} coefficients, expected "
-            f"{len(PIECE_FEATURES)}; retrain it (benchmarks/train_piece_scorer.py)."
+            f"{path} scores other features than this skdigits computes "
+            f"({len(names)} named, expected the {len(PIECE_FEATURES)} of "
+            "PIECE_FEATURES); retrain it (benchmarks/train_piece_scorer.py)."
+        )
+    if coef.shape != (len(PIECE_FEATURES),):
+        raise ValueError(
+            f"{path} holds {coef.size} coefficients for {len(PIECE_FEATURES)} features."
         )
     if not (np.isfinite(coef).all() and math.isfinite(intercept)):
         raise ValueError(f"{path} holds coefficients that are not finite.")
@@ -209,7 +255,23 @@ def load_scorer(path=None):
     return coef, intercept
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def learned_scores(features, scorer=None):
-    """Log-odds of each piece being one digit, plus ``PIECE_BIAS``."""
+    """Log-odds of each piece being one digit, plus ``PIECE_BIAS``.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_pieces, len(PIECE_FEATURES))
+        From :func:`piece_features`.
+    scorer : (coef, intercept) or None, default=None
+        None is the shipped scorer (:func:`load_scorer`).
+
+    Returns
+    -------
+    ndarray of shape (n_pieces,)
+    """
     coef, intercept = load_scorer() if scorer is None else scorer
     return features @ coef + intercept + PIECE_BIAS
