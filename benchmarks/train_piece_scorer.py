@@ -30,8 +30,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import bench_mnist  # noqa: E402  (also puts this checkout first on sys.path)
-import train_verifier  # noqa: E402
+import train_verifier  # noqa: E402  (its bench_mnist puts this checkout first)
 
 N_FIELDS = 3000
 SEED = 2000  # not the verifier's (0, 1), nor bench_reading's (0-3, 1000-1003)
@@ -145,11 +144,7 @@ def main(argv=None):
     for name, c in zip(PIECE_FEATURES, coef, strict=True):
         print(f"  {c:+9.4f}  {name}")
     print(f"scorer written to {args.output}")
-    path = args.json or os.path.join(
-        HERE, "results", f"piece_scorer{'_smoke' if args.smoke else ''}.json"
-    )
-    config = {"smoke": args.smoke, "n_fields": n_fields, "output": args.output}
-    bench_mnist.write_json({"header": bench_mnist.header(config), **report}, path)
+    train_verifier.write_results("piece_scorer", args, n_fields, report)
     return report
 
 

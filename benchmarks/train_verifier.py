@@ -195,12 +195,17 @@ def main(argv=None):
     report["file_mb"] = os.path.getsize(args.output) / 2**20
     print(json.dumps(report, indent=1))
     print(f"model written to {args.output}")
+    write_results("verifier", args, n_fields, report)
+    return report
+
+
+def write_results(stem, args, n_fields, report):
+    """``report`` with the machine's header, to ``--json`` or results/STEM.json."""
     path = args.json or os.path.join(
-        HERE, "results", f"verifier{'_smoke' if args.smoke else ''}.json"
+        HERE, "results", f"{stem}{'_smoke' if args.smoke else ''}.json"
     )
     config = {"smoke": args.smoke, "n_fields": n_fields, "output": args.output}
     bench_mnist.write_json({"header": bench_mnist.header(config), **report}, path)
-    return report
 
 
 if __name__ == "__main__":
