@@ -410,7 +410,7 @@ def main(argv=None):
         print("\n6-digit field, one read_digits call (the ways taking turns):")
         for name, lat in results["latency"]["ways"].items():
             print(
-                f"  {name:<26} median {lat['median_ms']:.1f} ms, "
+                f"  {name:<28} median {lat['median_ms']:.1f} ms, "
                 f"p90 {lat['p90_ms']:.1f} ms ({lat['calls']} calls)"
             )
     if not args.tune:
