@@ -698,13 +698,14 @@ def _joint_forward(plain, verifier, normalizer):
     return run
 
 
-def _classify(candidates, start, plain, verifier, normalizer, scale, shapes):
+def _classify(candidates, start, plain, verifier, normalizer, scale, shapes, joint):
     """Inputs, plain probabilities, ink and verifier probabilities of new pieces.
 
     The pieces are ``candidates.images[start:]``; an empty list gives empty
     arrays. A piece with no ink left after the normaliser's cleaning is not
     classified (``inked`` False, probabilities 0). ``shapes`` are the
-    numbers of the classifier's and the verifier's classes.
+    numbers of the classifier's and the verifier's classes; ``joint`` is
+    :func:`_joint_forward`'s function for the pair, or None.
     """
     images = candidates.images[start:]
     n_classes, n_verifier = shapes
@@ -720,7 +721,6 @@ def _classify(candidates, start, plain, verifier, normalizer, scale, shapes):
     X = pixels.astype(np.float32) * np.float32(scale / 255.0)
     proba = np.zeros((len(X), n_classes))
     checked = np.zeros((len(X), n_verifier))
-    joint = _joint_forward(plain, verifier, normalizer)
     if inked.any() and joint is not None:
         proba[inked], checked[inked] = joint(X[inked])
     elif inked.any():
@@ -778,7 +778,11 @@ class _Proposal:
         normalizer, scale = _normalizer_for(plain, stroke_width)
         v_classes = [] if verifier is None else list(verifier.classes_)
         self.junk_column = v_classes.index(NOT_A_DIGIT) if v_classes else None
-        args = (plain, verifier, normalizer, scale, (len(classes), len(v_classes)))
+        # The verifier's columns of digits (all but "not one digit").
+        self.digit_columns = np.arange(len(v_classes)) != self.junk_column
+        joint = _joint_forward(plain, verifier, normalizer)  # decided once
+        shapes = (len(classes), len(v_classes))
+        args = (plain, verifier, normalizer, scale, shapes, joint)
         found = [_classify(candidates, 0, *args)]
         if verifier is not None:
             start = len(candidates.images)
@@ -802,7 +806,7 @@ class _Proposal:
 
     def features(self):
         """The PIECE_FEATURES of every candidate (with a verifier)."""
-        digits = np.arange(self.checked.shape[1]) != self.junk_column
+        digits = self.digit_columns
         verifier_digits = self.checked[:, digits]
         n = len(self.proba)
         # Compared as text: a classifier of labels "0" to "9" (as fetch_openml
@@ -834,7 +838,7 @@ class _Proposal:
         MNIST training digits, touching fields read right: 0.860 without,
         0.870 with; separated and printed ones unchanged.
         """
-        digits = np.arange(self.checked.shape[1]) != self.junk_column
+        digits = self.digit_columns
         names = self.verifier_classes[digits].astype(str).tolist()
         order = {c: k for k, c in enumerate(names)}
         columns = [order.get(c) for c in self.classes.astype(str).tolist()]
