@@ -406,6 +406,7 @@ def test_candidates_record_their_ends_and_the_ink_their_cuts_cross():
     last, edges, _ = read_module._plan_blob(field, blob, candidates)
     cuts = field.cuts(blob)
     positions = [blob.left, *(blob.left + x for x in cuts), blob.right]
+    assert last == len(positions) - 1  # no seam saves a stroke here
     ink = field.mask(blob).sum(axis=0) / field.digit_height
     for (i, j), index in edges.items():
         assert candidates.ends[index] == (i == 0, j == last)
@@ -856,6 +857,103 @@ def test_contour_valleys_find_where_two_digits_touch():
     valleys = _contour_valleys(mask, 3)
     assert valleys and abs(valleys[0] - 10) <= 1  # the top edge dips at 10
     assert _contour_valleys(np.ones((20, 21), dtype=bool), 3) == []  # a block
+
+
+def _slanted_pair():
+    """Two slanted strokes whose columns overlap, joined by a bridge.
+
+    The left stroke runs from columns 47-50 at the top to 40-43 at the
+    bottom, the right one 4 columns to its right; rows 29-30 join them.
+    """
+    image = _paper(60, 120)
+    left, right = np.zeros(image.shape, bool), np.zeros(image.shape, bool)
+    for row in range(15, 45):
+        shift = (45 - row) // 4
+        left[row, 40 + shift : 43 + shift] = True
+        right[row, 47 + shift : 50 + shift] = True
+    image[left | right] = INK
+    image[29:31, 46:51] = INK  # the bridge
+    return image, left, right
+
+
+def test_a_seam_goes_round_the_strokes_a_straight_cut_runs_down():
+    from skdigits.reading import _segment
+
+    image, left, right = _slanted_pair()
+    field = _segment.segment_field(image)
+    (blob,) = field.blobs
+    cut = 48 - blob.left
+    straight = field.mask(blob)[:, cut].sum()
+    (seam,), (crossed,) = field.seams(blob, [cut])
+    assert len(seam) == blob.height
+    assert np.abs(np.diff(seam)).max() <= 1  # one column a row at most
+    reach = round(_segment.SEAM_REACH * field.digit_height)
+    assert np.abs(seam - 48).max() <= reach
+    # It crosses the bridge alone: 2 pixels, not the straight cut's 16.
+    assert crossed * field.digit_height == pytest.approx(2) and straight == 16
+    piece, box = field.piece(blob, blob.left, seam)
+    y0, x0 = box[1] - 1, box[0] - 1
+    window = (slice(y0, y0 + piece.shape[0]), slice(x0, x0 + piece.shape[1]))
+    assert (piece[left[window]] > 0.9).all()  # all of the left stroke
+    assert box[:2] == (40, 15) and box[2] <= 50  # none of the right one
+    # A straight cut at the same column leaves part of the left stroke out.
+    sliced, (x0, y0, x1, y1) = field.piece(blob, blob.left, 48)
+    assert x1 == 48 and left[:, 48:].any()
+    assert field.seams(blob, [])[0].shape == (0, blob.height)
+
+
+def test_a_blob_is_cut_along_a_seam_only_where_it_saves_a_stroke():
+    from skdigits.reading import _segment
+
+    image, left, _ = _slanted_pair()
+    field = _segment.segment_field(image)
+    (blob,) = field.blobs
+    field.cuts = lambda blob: [48 - blob.left]  # the cut between the strokes
+    candidates = read_module._Candidates()
+    last, edges, _ = read_module._plan_blob(field, blob, candidates, cut=True)
+    # Positions: the blob's ends, the straight cut and its seam.
+    assert last == 3 and len(candidates.boxes) == 5
+    # A piece holds the left stroke (and half the bridge), another the
+    # right: no straight cut gives them.
+    rows, cols = np.nonzero(left)
+    assert (cols.min(), rows.min(), rows.max() + 1) == (40, 15, 45)
+    left_piece = candidates.boxes[edges[0, 2]]
+    assert left_piece[:2] == (40, 15) and left_piece[2] <= 50
+    assert candidates.cut_ink[edges[0, 2]][1] == pytest.approx(2 / 30)
+    assert candidates.boxes[edges[2, 3]][2:] == (57, 45)
+    assert candidates.cut_ink[edges[0, 1]][1] == pytest.approx(16 / 30)
+    # Round rings overlapping by 2 pixels: the seams save too little, the
+    # cuts stay straight (every cut's ink is a column's).
+    field = _segment.segment_field(_touching_rings())
+    (blob,) = field.blobs
+    candidates = read_module._Candidates()
+    read_module._plan_blob(field, blob, candidates)
+    columns = field.mask(blob).sum(axis=0) / field.digit_height
+    for ink in candidates.cut_ink:
+        assert all(i == 0 or np.isclose(columns, i).any() for i in ink)
+
+
+def test_a_field_whose_digits_touch_cuts_narrower_blobs():
+    from skdigits.reading import _segment
+
+    image = _paper(60, 200)
+    _ring(image, 20, 15, 27, 30)  # a blob 0.9 digit heights wide
+    _ring(image, 70, 15, 20, 30)
+    separated = _segment.segment_field(image)
+    assert separated.split_width == _segment.SPLIT_WIDTH
+    _ring(image, 120, 15, 24, 30)
+    _ring(image, 142, 15, 24, 30)  # touching: 46 pixels, 1.5 heights
+    touching = _segment.segment_field(image)
+    assert touching.split_width == _segment.TOUCHING_SPLIT_WIDTH < 0.9
+    wide = touching.blobs[0]
+    planned = read_module._plan_blob(touching, wide, read_module._Candidates())
+    assert planned[0] > 1  # the 0.9-wide blob gets cut positions
+    assert (
+        read_module._plan_blob(
+            separated, separated.blobs[0], read_module._Candidates()
+        )[0]
+        == 1
+    )
 
 
 def test_count_margin_is_the_lead_over_another_number_of_digits():

@@ -49,7 +49,7 @@ LEARNED_REJECT_MARGIN = 0.6
 # 63% of the wrong strings and 9.3% of the right ones, 0.95 55% and 3.9%:
 # 0.95 keeps within 5%.
 VERIFIER_REJECT = 0.95
-# A blob DOUBT_WIDTH to SPLIT_WIDTH (_segment) digit heights wide, which is
+# A blob DOUBT_WIDTH to Field.split_width (_segment) digit heights wide, which is
 # not cut otherwise, is cut when the verifier gives it a probability above
 # DOUBT_JUNK of not being one digit: candidates in a second batch, for the
 # blobs the verifier doubts alone. Chosen on fields of MNIST training digits
@@ -179,15 +179,19 @@ def read_digits(
        components, and ink lower than 40% of the digits' median height) are
        dropped, and the pieces of a broken digit (a fragment overlapping
        another piece horizontally) merged.
-    4. A piece wider than the digits are high may be several touching
-       digits: candidate cuts are placed at minima of its vertical ink
-       projection, where it would divide evenly and, in a piece wider than
-       most digits, at the valleys of its upper and lower contours; each
-       candidate segmentation (digits 0.15 to 1.2 heights wide, or the
-       piece uncut up to 2 heights) is scored piece by piece and the best
-       one is kept. With a ``verifier``, a piece scores the log-odds that
-       it is one whole digit, from what the classifier and the verifier say
-       of it and its geometry (the shipped *piece scorer*, a logistic
+    4. A piece wider than the digits are high (than 0.8 of their height,
+       in a field with a piece wider than any one digit) may be several
+       touching digits: candidate cuts are placed at minima of its vertical
+       ink projection, where it would divide evenly and, in a piece wider
+       than most digits, at the valleys of its upper and lower contours.
+       Where a straight cut would run down a stroke (digits whose columns
+       overlap), the seam beside it, a path through the least ink from top
+       to bottom, is a candidate cut too. Each candidate segmentation
+       (digits 0.15 to 1.2 heights wide, or the piece uncut up to 2
+       heights) is scored piece by piece and the best one is kept. With a
+       ``verifier``, a piece scores the log-odds that it is one whole
+       digit, from what the classifier and the verifier say of it and its
+       geometry (the shipped *piece scorer*, a logistic
        regression fit on the reader's own pieces of training-digit fields;
        see ``skdigits/reading/_scoring.py``); without one, the classifier's
        confidence (a reward per digit read with a clear margin over the
@@ -507,21 +511,42 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
     An ordinary blob is one piece: the edge ``(0, 1)`` of the positions
     ``[left, right]``. A wide one (perhaps touching digits), or any with
     ``cut``, gets candidate cuts; every run between two cut positions as
-    wide as a digit can be is an edge. ``fallback`` is the uncut blob's
+    wide as a digit can be is an edge. A cut whose seam crosses much less
+    ink than its column (``_segment.SEAM_SAVING``, ``SEAM_MAX_INK``) is two
+    positions at that column, the straight cut and the seam, so that a
+    segmentation uses one or the other. ``fallback`` is the uncut blob's
     piece when it is no edge (wider or narrower than a digit), for when no
     segmentation works. ``whole_index`` is the index of the uncut blob's
     piece when it was classified already; with ``cut``, None is returned when
     the blob has no candidate cut.
     """
     height = field.digit_height
-    positions = [blob.left, blob.right]
-    ink = None  # ink per column, over the height, where there are cuts
-    if cut or blob.width > _segment.SPLIT_WIDTH * height:
+    positions = [blob.left, blob.right]  # columns, in order
+    bounds = positions  # the cut at each: its column, or a seam
+    ink = [0.0, 0.0]  # the ink each cut crosses, over the height
+    if cut or blob.width > field.split_width * height:
         cuts = field.cuts(blob)
         if cut and not cuts:
             return None
-        positions = [blob.left, *(blob.left + x for x in cuts), blob.right]
-        ink = field.mask(blob).sum(axis=0) / max(height, 1)
+        straight = field.mask(blob).sum(axis=0)[cuts] / max(height, 1)
+        seams, crossed = field.seams(blob, cuts)
+        positions, bounds, ink = [blob.left], [blob.left], [0.0]
+        for x, column_ink, seam, seam_ink in zip(
+            cuts, straight, seams, crossed, strict=True
+        ):
+            positions.append(blob.left + x)
+            bounds.append(blob.left + x)
+            ink.append(float(column_ink))
+            if (
+                column_ink - seam_ink >= _segment.SEAM_SAVING
+                and seam_ink <= _segment.SEAM_MAX_INK
+            ):
+                positions.append(blob.left + x)
+                bounds.append(seam)
+                ink.append(float(seam_ink))
+        positions.append(blob.right)
+        bounds.append(blob.right)
+        ink.append(0.0)
     low = _segment.MIN_PIECE_WIDTH * height
     high = _segment.MAX_PIECE_WIDTH * height
     last = len(positions) - 1
@@ -538,14 +563,11 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None):
                 index = whole_index
             else:
                 index = candidates.add(
-                    field.piece(blob, positions[i], positions[j]),
+                    field.piece(blob, bounds[i], bounds[j]),
                     height,
                     blob.width,
                     ends=(i == 0, j == last),
-                    ink=(
-                        0.0 if i == 0 else ink[positions[i] - blob.left],
-                        0.0 if j == last else ink[positions[j] - blob.left],
-                    ),
+                    ink=(ink[i], ink[j]),
                 )
             if index is not None:
                 edges[i, j] = index
@@ -734,7 +756,7 @@ def _classify(candidates, start, plain, verifier, normalizer, scale, shapes, joi
 def _recut_doubtful(fields, plans, candidates, junk):
     """Cut the narrow blobs the verifier doubts are one digit.
 
-    A blob ``DOUBT_WIDTH`` to ``SPLIT_WIDTH`` digit heights wide is planned
+    A blob ``DOUBT_WIDTH`` to ``field.split_width`` digit heights wide is planned
     uncut; when the verifier gives its piece a probability above
     ``DOUBT_JUNK`` of not being one digit (a "1" touching its neighbour is
     often narrower than one digit height), it is planned again with cuts,
@@ -748,7 +770,7 @@ def _recut_doubtful(fields, plans, candidates, junk):
             if (
                 last == 1
                 and (0, 1) in edges
-                and DOUBT_WIDTH * height < blob.width <= _segment.SPLIT_WIDTH * height
+                and DOUBT_WIDTH * height < blob.width <= field.split_width * height
                 and junk[edges[0, 1]] > DOUBT_JUNK
             ):
                 recut = _plan_blob(

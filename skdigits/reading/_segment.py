@@ -41,6 +41,13 @@ _FRAGMENT_HEIGHT = 0.8
 # hold several digits; each digit cut from it is between these fractions of
 # the height wide. At most this many cut positions per expected digit.
 SPLIT_WIDTH = 1.0
+# In a field with a blob wider than TOUCHING_WIDTH (wider than any single
+# digit: the field's digits touch), blobs wider than TOUCHING_SPLIT_WIDTH
+# may hold several digits too: a narrow "1" touching its neighbour makes a
+# blob barely wider than one digit. Not in every field: many single digits
+# are 0.8 to 1.1 heights wide, and cutting them all costs time.
+TOUCHING_WIDTH = 1.3
+TOUCHING_SPLIT_WIDTH = 0.8
 MIN_PIECE_WIDTH = 0.15
 MAX_PIECE_WIDTH = 1.2
 # An uncut blob up to this wide may be one digit (a wide 0, 2 or 4).
@@ -52,6 +59,21 @@ _MAX_CUTS = 40
 # contours: on fields of MNIST training digits, 0.754 -> 0.770 of touching
 # fields read right, the others unchanged.
 VALLEY_WIDTH = 1.1
+# A seam (Field.seams) is a cut that follows the gap between two digits
+# instead of a column: from the blob's top to its bottom through as little
+# ink as it can, one column sideways a row at most and no farther than
+# SEAM_REACH digit heights from its candidate column. Where it crosses at
+# least SEAM_SAVING digit heights of ink fewer than the straight cut (which
+# then runs down a stroke: a narrow "1" whose columns overlap its
+# neighbour's), it is a candidate cut too, beside the straight one.
+SEAM_REACH = 0.2
+SEAM_SAVING = 0.25
+# ... and where it crosses at most this much: where two digits touch, not a
+# path that carves one digit in two through several strokes.
+SEAM_MAX_INK = 0.1
+# Per column away from the candidate: among paths through equal ink, the
+# straightest.
+_SEAM_DRIFT = 0.01
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -255,6 +277,16 @@ class Field:
         self.blobs = blobs
         self.digit_height = digit_height
 
+    @property
+    def split_width(self):
+        """Blobs wider than this many digit heights may be touching digits.
+
+        ``SPLIT_WIDTH``, or ``TOUCHING_SPLIT_WIDTH`` when a blob is wider
+        than ``TOUCHING_WIDTH``: the field's digits touch.
+        """
+        wide = any(b.width > TOUCHING_WIDTH * self.digit_height for b in self.blobs)
+        return TOUCHING_SPLIT_WIDTH if wide else SPLIT_WIDTH
+
     def mask(self, blob, left=None, right=None):
         """Binary mask of ``blob`` in its box, columns ``[left, right)`` of it."""
         rows = slice(blob.top, blob.bottom)
@@ -263,17 +295,26 @@ class Field:
         return np.isin(self.labels[rows, left:right], blob.labels)
 
     def piece(self, blob, left=None, right=None):
-        """``(image, box)``: the ink of a blob between two columns, cropped.
+        """``(image, box)``: the ink of a blob between two cuts, cropped.
 
-        The image holds only this blob's ink, with a pixel of anti-aliased
-        edge around it, not its neighbours'; the box is ``(x0, y0, x1, y1)``
-        in the field's pixels, end exclusive. None if the columns hold no ink.
+        A cut is a column of the field or a seam (:meth:`seams`, a column
+        for each row of the blob). The image holds only this blob's ink,
+        with a pixel of anti-aliased edge around it, not its neighbours';
+        the box is ``(x0, y0, x1, y1)`` in the field's pixels, end exclusive.
+        None if the cuts hold no ink.
         """
         left = blob.left if left is None else left
         right = blob.right if right is None else right
-        mask = self.mask(blob, left, right)
-        if (left, right) != (blob.left, blob.right):
-            mask = _without_slivers(mask)
+        if np.ndim(left) or np.ndim(right):
+            columns = np.arange(blob.left, blob.right)
+            inside = (columns >= np.reshape(left, (-1, 1))) & (
+                columns < np.reshape(right, (-1, 1))
+            )
+            mask, left = _without_slivers(self.mask(blob) & inside), blob.left
+        else:
+            mask = self.mask(blob, left, right)
+            if (left, right) != (blob.left, blob.right):
+                mask = _without_slivers(mask)
         rows = np.flatnonzero(mask.any(axis=1))
         cols = np.flatnonzero(mask.any(axis=0))
         if not rows.size:
@@ -292,6 +333,47 @@ class Field:
         grown = ndimage.binary_dilation(grown, _EIGHT)
         window = self.ink[y0:y1, x0w:x1w]
         return np.where(grown, window, np.float32(0)), box
+
+    def seams(self, blob, cuts):
+        """The seam of each candidate cut: ``(seams, ink)``.
+
+        ``cuts`` are columns of the blob's box (as :meth:`cuts` gives them);
+        ``seams[k]`` is, for each row of the blob, the field's column where
+        the cut passes (that pixel and those right of it are on the right),
+        found by dynamic programming over the rows: the path from top to
+        bottom through the least ink, moving at most one column a row and at
+        most ``SEAM_REACH`` digit heights from ``cuts[k]``. ``ink[k]`` is the
+        number of the blob's ink pixels the seam crosses, over the digit
+        height.
+        """
+        mask = self.mask(blob)
+        cuts = np.asarray(cuts, dtype=int).reshape(-1)
+        n_rows, width = mask.shape
+        if not cuts.size:
+            return np.zeros((0, n_rows), dtype=int), np.zeros(0)
+        ink = np.where(
+            mask, self.ink[blob.top : blob.bottom, blob.left : blob.right], 0
+        )
+        reach = round(SEAM_REACH * self.digit_height)
+        offset = np.abs(np.arange(width)[np.newaxis] - cuts[:, np.newaxis])
+        extra = np.where(offset <= reach, _SEAM_DRIFT * offset, np.inf)
+        total = ink[0] + extra
+        moves = np.empty((n_rows, len(cuts), width), dtype=np.int8)
+        padded = np.full((len(cuts), width + 2), np.inf)
+        for row in range(1, n_rows):
+            padded[:, 1:-1] = total
+            # From the column to the left (0), the same (1), the right (2).
+            options = np.stack([padded[:, :-2], total, padded[:, 2:]])
+            moves[row] = options.argmin(axis=0)
+            total = np.take_along_axis(options, moves[row][np.newaxis], 0)[0]
+            total += ink[row] + extra
+        path = np.empty((len(cuts), n_rows), dtype=int)
+        path[:, -1] = total.argmin(axis=1)
+        picks = np.arange(len(cuts))
+        for row in range(n_rows - 1, 0, -1):
+            path[:, row - 1] = path[:, row] + moves[row, picks, path[:, row]] - 1
+        crossed = mask[np.arange(n_rows), path].sum(axis=1)
+        return blob.left + path, crossed / max(self.digit_height, 1)
 
     def cuts(self, blob):
         """Candidate column positions to split a blob of touching digits.
