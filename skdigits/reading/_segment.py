@@ -5,6 +5,7 @@ touching digits, which :mod:`skdigits.reading._read` does with the candidate
 cuts computed here.
 """
 
+import functools
 import math
 import numbers
 
@@ -277,12 +278,13 @@ class Field:
         self.blobs = blobs
         self.digit_height = digit_height
 
-    @property
+    @functools.cached_property
     def split_width(self):
         """Blobs wider than this many digit heights may be touching digits.
 
         ``SPLIT_WIDTH``, or ``TOUCHING_SPLIT_WIDTH`` when a blob is wider
-        than ``TOUCHING_WIDTH``: the field's digits touch.
+        than ``TOUCHING_WIDTH``: the field's digits touch. Found once a
+        field (the reader asks for every blob).
         """
         wide = any(b.width > TOUCHING_WIDTH * self.digit_height for b in self.blobs)
         return TOUCHING_SPLIT_WIDTH if wide else SPLIT_WIDTH
