@@ -50,9 +50,17 @@ def field_rows(n_fields, seed):
     batch = 100  # fields a read, as read_digits batches them
     for start in range(0, len(fields), batch):
         part = fields[start : start + batch]
-        found = _read._Proposal(
-            [image for image, _, _ in part], classifier, classes, "auto", None, verifier
-        )
+        # Cut as the shipped scorer's pieces were, every wide blob at once.
+        with train_verifier.candidate_settings():
+            found = _read._Proposal(
+                [image for image, _, _ in part],
+                classifier,
+                classes,
+                "auto",
+                None,
+                verifier,
+                wide_first=False,
+            )
         owner = np.full(len(found.candidates.boxes), -1)  # the field of a piece
         for f, plan in enumerate(found.plans):
             for _, edges, fallback in plan:

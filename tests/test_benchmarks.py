@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -525,6 +526,33 @@ def test_verifier_pieces_are_labelled_by_the_digits_they_cover():
     assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7, 4]
     boxes[2, 2] = 120  # 0.67: in between, not used
     assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7]
+
+
+def test_verifier_and_scorer_pieces_are_cut_as_the_shipped_ones_were():
+    from skdigits.reading import _segment
+
+    train_verifier = _module("train_verifier.py")
+    before = {
+        name: getattr(_segment, name) for name in ("SEAM_SAVING", "TOUCHING_WIDTH")
+    }
+    assert set(train_verifier.CANDIDATE_SETTINGS) == set(before)
+    with train_verifier.candidate_settings():
+        # No seam saves infinite ink; no blob is wider than infinite heights.
+        assert _segment.SEAM_SAVING == _segment.TOUCHING_WIDTH == math.inf
+    with pytest.raises(RuntimeError), train_verifier.candidate_settings():
+        raise RuntimeError
+    after = {name: getattr(_segment, name) for name in before}
+    assert after == before  # put back, after an error too
+    # A field with a blob 1.5 heights wide is "touching" to the reader, so
+    # its narrower blobs get cuts; not to the shipped pieces' reader.
+    image = np.full((60, 200), 235, dtype=np.uint8)
+    yy, xx = np.mgrid[:60, :200]
+    for cx in (50, 72):  # two rings 24 wide, 30 high, 46 wide together
+        ring = ((xx - cx) / 12) ** 2 + ((yy - 30) / 15) ** 2
+        image[(ring <= 1) & (ring > 0.6)] = 20
+    assert _segment.segment_field(image).touching
+    with train_verifier.candidate_settings():
+        assert not _segment.segment_field(image).touching
 
 
 def test_bench_reading_sets_only_number_constants_read_at_each_call(monkeypatch):

@@ -512,6 +512,55 @@ def test_a_narrow_blob_the_verifier_doubts_is_cut_in_a_second_batch(stub):
     np.testing.assert_array_equal(tta.boxes, reading.boxes)
 
 
+class SureClassifier(StubClassifier):
+    """The stub, sure of every digit: class 3 with probability 1."""
+
+    def predict_proba(self, X):
+        proba = super().predict_proba(X)
+        proba[:] = np.eye(10)[3]
+        return proba
+
+
+def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(stub):
+    from skdigits.reading import _segment
+
+    image = _touching_rings()  # 38 pixels wide for 30 high
+    field = _segment.segment_field(image)
+    assert not field.touching and 30 * field.split_width < 38
+    assert _segment.TOUCHING_WIDTH * 30 >= 38
+    whole = [[50, 15, 88, 45]]
+    # Classifier and verifier sure of the whole: one piece, in one batch.
+    sure, trusts = SureClassifier(), StubVerifier(lambda im: 0.0)
+    reading = read_digits(image, classifier=sure, verifier=trusts, reject_threshold=0)
+    np.testing.assert_array_equal(reading.boxes, whole)
+    assert trusts.calls == [1] and [shape[0] for shape in sure.calls] == [1]
+    # Without a verifier nothing is read first: the cuts are in the batch.
+    sure.calls.clear()
+    read_digits(image, classifier=sure, verifier=None, reject_threshold=0)
+    assert len(sure.calls) == 1 and sure.calls[0][0] > 1
+    # A verifier above WIDE_DOUBT_JUNK (1e-5) on the whole, sure of each
+    # ring (13 pixels wide of 20 high in MNIST form; the pair 20): the cuts
+    # in a second batch, and two digits.
+    assert read_module.WIDE_DOUBT_JUNK < 1e-3
+    splits = StubVerifier(lambda im: 0.0 if 10 < _ink_width(im) < 17 else 1e-3)
+    two = read_digits(image, classifier=sure, verifier=splits, reject_threshold=0)
+    assert len(two) == 2 and two.boxes[0, 0] == 50 and two.boxes[-1, 2] == 88
+    assert splits.calls[0] == 1 and len(splits.calls) == 2
+    # A classifier below WIDE_DOUBT_CONFIDENCE (the stub's 0.95 or 0.6) gets
+    # the cuts too, however sure the verifier is.
+    trusts.calls.clear()
+    unsure = read_digits(image, classifier=stub, verifier=trusts, reject_threshold=0)
+    assert trusts.calls[0] == 1 and len(trusts.calls) == 2
+    assert len(unsure) > 1  # cut: every piece is one digit to this verifier
+    # Where a blob is wider than TOUCHING_WIDTH heights, the digits touch:
+    # the cuts are in the first batch.
+    _ring(image, 86, 15, 20, 30)  # a third ring: 56 pixels wide
+    assert _segment.segment_field(image).touching
+    trusts.calls.clear()
+    read_digits(image, classifier=sure, verifier=trusts, reject_threshold=0)
+    assert len(trusts.calls) == 1 and trusts.calls[0] > 1
+
+
 def test_a_digit_the_verifier_doubts_is_rejected(stub):
     image, _ = _field_of_blocks()
     doubts = StubVerifier(lambda im: 0.99)  # above VERIFIER_REJECT (0.95)

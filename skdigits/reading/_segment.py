@@ -279,15 +279,21 @@ class Field:
         self.digit_height = digit_height
 
     @functools.cached_property
+    def touching(self):
+        """Whether the field's digits touch: a blob wider than any one digit.
+
+        Wider than ``TOUCHING_WIDTH`` digit heights. Found once a field.
+        """
+        return any(b.width > TOUCHING_WIDTH * self.digit_height for b in self.blobs)
+
+    @property
     def split_width(self):
         """Blobs wider than this many digit heights may be touching digits.
 
-        ``SPLIT_WIDTH``, or ``TOUCHING_SPLIT_WIDTH`` when a blob is wider
-        than ``TOUCHING_WIDTH``: the field's digits touch. Found once a
-        field (the reader asks for every blob).
+        ``SPLIT_WIDTH``, or ``TOUCHING_SPLIT_WIDTH`` in a field whose digits
+        touch (:attr:`touching`).
         """
-        wide = any(b.width > TOUCHING_WIDTH * self.digit_height for b in self.blobs)
-        return TOUCHING_SPLIT_WIDTH if wide else SPLIT_WIDTH
+        return TOUCHING_SPLIT_WIDTH if self.touching else SPLIT_WIDTH
 
     def mask(self, blob, left=None, right=None):
         """Binary mask of ``blob`` in its box, columns ``[left, right)`` of it."""
