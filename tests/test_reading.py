@@ -521,7 +521,9 @@ class SureClassifier(StubClassifier):
         return proba
 
 
-def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(stub):
+def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(
+    stub, monkeypatch
+):
     from skdigits.reading import _segment
 
     image = _touching_rings()  # 38 pixels wide for 30 high
@@ -556,6 +558,15 @@ def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(stub):
     # the cuts are in the first batch.
     _ring(image, 86, 15, 20, 30)  # a third ring: 56 pixels wide
     assert _segment.segment_field(image).touching
+    trusts.calls.clear()
+    read_digits(image, classifier=sure, verifier=trusts, reject_threshold=0)
+    assert len(trusts.calls) == 1 and trusts.calls[0] > 1
+    # A blob too wide to be one digit (MAX_WHOLE_WIDTH) is cut at once even
+    # where the field does not count as touching.
+    _ring(image, 104, 15, 20, 30)  # four rings: 74 pixels, 2.5 heights
+    monkeypatch.setattr(_segment, "TOUCHING_WIDTH", 3.0)
+    assert not _segment.segment_field(image).touching
+    assert _segment.MAX_WHOLE_WIDTH * 30 < 74
     trusts.calls.clear()
     read_digits(image, classifier=sure, verifier=trusts, reject_threshold=0)
     assert len(trusts.calls) == 1 and trusts.calls[0] > 1

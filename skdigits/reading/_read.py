@@ -70,7 +70,8 @@ DOUBT_JUNK = 0.05
 # height): their candidates were half of a separated field's pieces. On
 # fields of MNIST training digits (bench_reading.py --tune) the readings
 # were as right as when every such blob was cut (0.976 / 0.982 / 0.888 /
-# 0.998 exact), and a 6-digit field read in 15.7 ms instead of 23.3. The
+# 0.998 exact), and a 6-digit test field in 19.8 ms instead of 23.4
+# (bench_reading.py, the median of five runs of 120 calls). The
 # verifier alone is a poor judge of these: with WIDE_DOUBT_CONFIDENCE 0,
 # 1e-4 lost 4 touching fields of 500 (pairs 1.1 to 1.25 heights wide it gave
 # 1e-8 to 8e-5), 1e-4 with 0.999 one.
@@ -537,7 +538,8 @@ def _plan_blob(field, blob, candidates, cut=False, whole_index=None, split=None)
     piece when it is no edge (wider or narrower than a digit), for when no
     segmentation works. ``whole_index`` is the index of the uncut blob's
     piece when it was classified already; with ``cut``, None is returned when
-    the blob has no candidate cut.
+    the blob has no candidate cut. A blob is cut when wider than ``split``
+    digit heights (default ``field.split_width``).
     """
     height = field.digit_height
     positions = [blob.left, blob.right]  # columns, in order
@@ -783,7 +785,7 @@ def _doubted(field, blob, junk, confidence):
 
 
 def _recut_doubtful(fields, plans, candidates, junk, confidence):
-    """Cut the narrow blobs the verifier doubts are one digit.
+    """Cut the blobs read whole that the verifier (or classifier) doubts.
 
     A blob ``DOUBT_WIDTH`` to ``field.split_width`` digit heights wide is planned
     uncut; when the verifier gives its piece a probability above
@@ -831,7 +833,8 @@ class _Proposal:
             # touch are read whole first (WIDE_DOUBT_JUNK).
             touching = field is not None and field.touching
             whole_first = wide_first and verifier is not None and not touching
-            split = math.inf if whole_first else None
+            # A blob too wide to be one digit is cut at once all the same.
+            split = _segment.MAX_WHOLE_WIDTH if whole_first else None
             self.plans.append(
                 [_plan_blob(field, blob, candidates, split=split) for blob in blobs]
             )
