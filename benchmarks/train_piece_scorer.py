@@ -9,7 +9,8 @@ piece and its geometry. This script fits it on the reader's own candidate
 pieces of fields of MNIST **training** digits and printed numbers (the
 verifier's mix of fields, ``train_verifier.KINDS``, another seed), a piece
 being one digit when its columns cover a true digit's with an overlap over
-union of at least ``train_verifier.DIGIT_IOU``::
+union of at least ``train_verifier.DIGIT_IOU`` while holding little of any
+other digit's ink (``train_verifier.piece_label``)::
 
     python benchmarks/train_piece_scorer.py                 # the package's file
     python benchmarks/train_piece_scorer.py -o /tmp/s.json  # somewhere else
@@ -53,7 +54,7 @@ def field_rows(n_fields, seed):
         # Cut as the shipped scorer's pieces were, every wide blob at once.
         with train_verifier.candidate_settings():
             found = _read._Proposal(
-                [image for image, _, _ in part],
+                [image for image, *_ in part],
                 classifier,
                 classes,
                 "auto",
@@ -61,19 +62,24 @@ def field_rows(n_fields, seed):
                 verifier,
                 wide_first=False,
             )
-        owner = np.full(len(found.candidates.boxes), -1)  # the field of a piece
+        field_of = np.full(len(found.candidates.boxes), -1)  # a piece's field
         for f, plan in enumerate(found.plans):
             for _, edges, fallback in plan:
-                owner[list(edges.values())] = f
+                field_of[list(edges.values())] = f
                 if fallback is not None:
-                    owner[fallback] = f
-        assert (owner >= 0).all(), "a candidate piece outside every plan"
+                    field_of[fallback] = f
+        assert (field_of >= 0).all(), "a candidate piece outside every plan"
+        labels_of = [
+            train_verifier.piece_label(piece, *part[f][1:])
+            for piece, f in zip(
+                zip(found.candidates.images, found.candidates.boxes, strict=True),
+                field_of,
+                strict=True,
+            )
+        ]
+        # One digit, or not (junk, or the pieces the verifier leaves out).
         digit = np.array(
-            [
-                train_verifier.best_overlap(box, part[owner[index]][1])[1]
-                >= train_verifier.DIGIT_IOU
-                for index, box in enumerate(found.candidates.boxes)
-            ],
+            [label not in (None, train_verifier.JUNK) for label in labels_of],
             dtype=bool,
         )
         # Pieces without ink after normalisation are never scored.

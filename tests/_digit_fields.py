@@ -13,6 +13,9 @@ from _digit_images import font_files
 from PIL import Image, ImageDraw, ImageFont
 from sklearn.utils import check_random_state
 
+#: The ink (of 1) from which a pixel is its digit's in compose_field's owners.
+OWNER_INK = 0.35
+
 
 def _ink_crop(digit):
     """An MNIST digit (white on black, 0-255) cropped to its ink, as 0-1 floats."""
@@ -47,6 +50,7 @@ def compose_field(
     noise=(1.0, 8.0),
     specks=(0, 3),
     frame=None,
+    return_owners=False,
 ):
     """One field of MNIST digits, dark ink on light paper.
 
@@ -72,11 +76,18 @@ def compose_field(
     frame : {None, "box", "underline", "random"}
         A box around the digits, a line under them, or, for "random", one
         of the two or nothing (a third each).
+    return_owners : bool
+        Also return which digit each pixel's ink is from. The layout is
+        drawn from ``random_state`` the same either way.
 
     Returns
     -------
     image : ndarray of uint8 (height, width)
     boxes : ndarray of int (n_digits, 4)
+    owners : ndarray of int (height, width)
+        Only with ``return_owners``: the index of the digit whose ink is
+        strongest at each pixel, ``-1`` where no digit has ink (at least
+        ``OWNER_INK`` of full ink; box lines and specks are no digit's).
     """
     rng = check_random_state(random_state)
     field_height = rng.uniform(*height)
@@ -97,10 +108,13 @@ def compose_field(
     tallest = max(ink.shape[0] for ink in inks)
     canvas_h = tallest + 2 * margin
     canvas = np.zeros((canvas_h, width))
+    owners = np.full(canvas.shape, -1)
     boxes = []
-    for ink, x0 in zip(inks, positions, strict=True):
+    for k, (ink, x0) in enumerate(zip(inks, positions, strict=True)):
         y0 = margin + (tallest - ink.shape[0]) // 2 + int(rng.randint(-2, 3))
-        region = canvas[y0 : y0 + ink.shape[0], x0 : x0 + ink.shape[1]]
+        window = (slice(y0, y0 + ink.shape[0]), slice(x0, x0 + ink.shape[1]))
+        region = canvas[window]
+        owners[window][(ink > region) & (ink >= OWNER_INK)] = k
         np.maximum(region, ink, out=region)
         boxes.append((x0, y0, x0 + ink.shape[1], y0 + ink.shape[0]))
     boxes = np.asarray(boxes)
@@ -127,7 +141,8 @@ def compose_field(
     ink_level = rng.uniform(0, 70)
     page = paper + (ink_level - paper) * canvas
     page += rng.normal(0, rng.uniform(*noise), page.shape)
-    return np.clip(np.rint(page), 0, 255).astype(np.uint8), boxes
+    image = np.clip(np.rint(page), 0, 255).astype(np.uint8)
+    return (image, boxes, owners) if return_owners else (image, boxes)
 
 
 def render_number(

@@ -528,6 +528,49 @@ def test_verifier_pieces_are_labelled_by_the_digits_they_cover():
     assert train_verifier.field_pieces(image, boxes, [1, 7, 4])[1] == [1, 7]
 
 
+def test_a_piece_holding_much_of_a_second_digit_is_not_one_digit():
+    train_verifier = _module("train_verifier.py")
+    owners = np.full((60, 200), -1)
+    owners[15:45, 20:25] = 0  # a narrow "1"
+    owners[15:45, 25:45] = 1  # a "7" touching it
+    boxes = np.array([[20, 15, 25, 45], [25, 15, 45, 45]])
+
+    def piece(x0, x1):  # as Field.piece cuts it: a pixel around the box
+        image = np.zeros((32, x1 - x0 + 2), dtype=np.float32)
+        image[1:-1, 1:-1] = 1.0
+        return image, (x0, 15, x1, 45)
+
+    label = train_verifier.piece_label
+    both = piece(20, 45)  # columns: 0.8 of the "7"'s, over union
+    assert label(both, boxes, [1, 7]) == 7  # by columns alone
+    assert label(both, boxes, [1, 7], owners) == train_verifier.JUNK
+    assert label(piece(25, 45), boxes, [1, 7], owners) == 7
+    assert label(piece(20, 25), boxes, [1, 7], owners) == 1
+    # Two of the "1"'s five columns beside the "7": neither one digit nor a
+    # merge of two.
+    assert label(piece(23, 45), boxes, [1, 7], owners) is None
+    shares = train_verifier.ink_shares(piece(23, 45), owners)
+    np.testing.assert_allclose(shares, [0.4, 1.0])
+
+
+def test_composed_fields_say_whose_ink_each_pixel_is():
+    from _digit_fields import compose_field
+
+    digits = np.zeros((2, 784))
+    digits[0].reshape(28, 28)[4:24, 12:16] = 255  # a "1"
+    digits[1].reshape(28, 28)[4:24, 6:22] = 255  # a block
+    image, boxes = compose_field(digits, 3, gap=(-3, -3))
+    again, same, owners = compose_field(digits, 3, gap=(-3, -3), return_owners=True)
+    np.testing.assert_array_equal(again, image)  # the same layout
+    np.testing.assert_array_equal(same, boxes)
+    assert set(np.unique(owners)) == {-1, 0, 1}
+    for k, (x0, y0, x1, y1) in enumerate(boxes):
+        mine = np.argwhere(owners == k)
+        assert (mine.min(axis=0) >= (y0, x0)).all()
+        assert (mine.max(axis=0) < (y1, x1)).all()
+    assert (image[owners >= 0] < image[owners < 0].mean()).all()  # dark: ink
+
+
 def test_verifier_and_scorer_pieces_are_cut_as_the_shipped_ones_were():
     from skdigits.reading import _segment
 
