@@ -105,8 +105,8 @@ def candidate_settings():
             setattr(_segment, name, value)
 
 
-def ink_shares(piece, owners):
-    """The share of each digit's ink that a candidate piece holds.
+def ink_shares(piece, owners, n_digits):
+    """The share of each of ``n_digits`` digits' ink that a piece holds.
 
     ``piece`` is ``(image, box)`` as ``Field.piece`` cuts it (the image one
     pixel larger than the box each way, but at the field's edges);
@@ -115,7 +115,6 @@ def ink_shares(piece, owners):
     image, box = piece
     top, left = max(box[1] - 1, 0), max(box[0] - 1, 0)
     window = owners[top : top + image.shape[0], left : left + image.shape[1]]
-    n_digits = int(owners.max()) + 1
     held = np.bincount(window[(image > 0) & (window >= 0)], minlength=n_digits)
     total = np.bincount(owners[owners >= 0], minlength=n_digits)
     return held / np.maximum(total, 1)
@@ -132,7 +131,7 @@ def piece_label(piece, boxes, digits, owners=None):
     best, iou = best_overlap(piece[1], boxes)
     stray = 0.0
     if owners is not None and len(boxes) > 1:
-        shares = ink_shares(piece, owners)
+        shares = ink_shares(piece, owners, len(boxes))
         stray = float(np.delete(shares, best).max())
     if iou <= JUNK_IOU or stray >= MERGED_INK:
         return JUNK

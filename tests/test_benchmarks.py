@@ -549,8 +549,8 @@ def test_a_piece_holding_much_of_a_second_digit_is_not_one_digit():
     # Two of the "1"'s five columns beside the "7": neither one digit nor a
     # merge of two.
     assert label(piece(23, 45), boxes, [1, 7], owners) is None
-    shares = train_verifier.ink_shares(piece(23, 45), owners)
-    np.testing.assert_allclose(shares, [0.4, 1.0])
+    shares = train_verifier.ink_shares(piece(23, 45), owners, 3)
+    np.testing.assert_allclose(shares, [0.4, 1.0, 0.0])  # a third, inkless
 
 
 def test_composed_fields_say_whose_ink_each_pixel_is():
