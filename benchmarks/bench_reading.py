@@ -78,23 +78,24 @@ def printed_fonts():
     return sorted(fonts.values())
 
 
-def make_fields(category, n_fields, X, y, seed, fonts):
-    """``(images, truths)`` of one category."""
+def make_fields(category, n_fields, X, y, seed, fonts, return_boxes=False):
+    """``(images, truths)`` of one category, and the digits' boxes if asked."""
     rng = np.random.RandomState(seed)
-    images, truths = [], []
+    images, truths, boxes = [], [], []
     for _ in range(n_fields):
         n_digits = 5 if category == "separated_5" else rng.randint(3, 9)
         if category == "printed":
             text = "".join(str(d) for d in rng.randint(0, 10, n_digits))
-            image, _ = render_number(text, rng, fonts=fonts)
+            image, _, box = render_number(text, rng, fonts=fonts, return_boxes=True)
         else:
             chosen = rng.randint(0, len(X), n_digits)
             text = "".join(str(d) for d in y[chosen])
             gap = (-3, 0) if category == "touching" else (2, 12)
-            image, _ = compose_field(X[chosen], rng, gap=gap, frame="random")
+            image, box = compose_field(X[chosen], rng, gap=gap, frame="random")
         images.append(image)
         truths.append(text)
-    return images, truths
+        boxes.append(np.asarray(box))
+    return (images, truths, boxes) if return_boxes else (images, truths)
 
 
 def fraction(flags):

@@ -19,7 +19,11 @@ and printed numbers in the machine's fonts: never from the test digits that
 ``bench_reading.py`` measures on. A piece whose columns cover one digit's
 (overlap over union of at least :data:`DIGIT_IOU`) is that digit (classes 0
 to 9); one that covers no digit that well (at most :data:`JUNK_IOU`) is class
-10, "not one digit"; pieces in between are not used. The pieces are cut as
+10, "not one digit"; pieces in between are not used. The composed fields
+say whose ink each pixel is, and that decides too (:func:`piece_label`): a
+piece holding half of a second digit's ink is not one digit, and one
+holding a quarter of another's, or lacking a quarter of its own, is not
+used. The pieces are cut as
 the shipped verifier's were (:data:`CANDIDATE_SETTINGS`), so that this
 script makes that file again.
 """
@@ -56,11 +60,11 @@ DIGIT_IOU = 0.75
 JUNK_IOU = 0.5
 #: Where the fields say whose ink each pixel is (compose_field's owners): a
 #: piece that covers a digit's columns is that digit only if it holds at most
-#: STRAY_INK of any other digit's ink, and is junk if it holds MERGED_INK or
-#: more of another's. Columns alone called a narrow "1" merged with its
-#: neighbour the neighbour: of 6,345 such digit pieces of 500 touching
-#: fields, 114 held 80% of another digit's columns, and the verifier so
-#: trained let 92% of them pass as one digit.
+#: STRAY_INK of any other digit's ink and lacks at most STRAY_INK of its own,
+#: and is junk if it holds MERGED_INK or more of another's. Columns alone
+#: called a narrow "1" merged with its neighbour the neighbour: of 6,345
+#: such digit pieces of 500 touching fields, 114 held 80% of another digit's
+#: columns, and the verifier so trained let 92% of them pass as one digit.
 STRAY_INK = 0.25
 MERGED_INK = 0.5
 N_FIELDS = 8000
@@ -108,14 +112,18 @@ def candidate_settings():
 def ink_shares(piece, owners, n_digits):
     """The share of each of ``n_digits`` digits' ink that a piece holds.
 
-    ``piece`` is ``(image, box)`` as ``Field.piece`` cuts it (the image one
-    pixel larger than the box each way, but at the field's edges);
-    ``owners`` is compose_field's map of whose ink each pixel is.
+    ``piece`` is ``(image, box)`` as ``Field.piece`` cuts it: the image one
+    pixel larger than the box each way (but at the field's edges), the
+    strokes' anti-aliased edge. Only the pixels inside the box count: that
+    edge holds a column of the neighbour's ink beside a straight cut, a
+    third of a thin "1". ``owners`` is compose_field's map of whose ink each
+    pixel is.
     """
-    image, box = piece
-    top, left = max(box[1] - 1, 0), max(box[0] - 1, 0)
-    window = owners[top : top + image.shape[0], left : left + image.shape[1]]
-    held = np.bincount(window[(image > 0) & (window >= 0)], minlength=n_digits)
+    image, (x0, y0, x1, y1) = piece
+    top, left = max(y0 - 1, 0), max(x0 - 1, 0)
+    inside = image[y0 - top : y1 - top, x0 - left : x1 - left] > 0
+    window = owners[y0:y1, x0:x1]
+    held = np.bincount(window[inside & (window >= 0)], minlength=n_digits)
     total = np.bincount(owners[owners >= 0], minlength=n_digits)
     return held / np.maximum(total, 1)
 
@@ -126,16 +134,18 @@ def piece_label(piece, boxes, digits, owners=None):
     The digit whose columns the piece's cover with an overlap over union of
     at least ``DIGIT_IOU``, junk at most ``JUNK_IOU``; with ``owners``, junk
     too when it holds ``MERGED_INK`` of another digit's ink, and a digit only
-    when it holds at most ``STRAY_INK`` of any other's.
+    when it holds at most ``STRAY_INK`` of any other's and lacks at most
+    ``STRAY_INK`` of its own.
     """
     best, iou = best_overlap(piece[1], boxes)
-    stray = 0.0
-    if owners is not None and len(boxes) > 1:
+    own, stray = 1.0, 0.0
+    if owners is not None:
         shares = ink_shares(piece, owners, len(boxes))
-        stray = float(np.delete(shares, best).max())
+        own = float(shares[best])
+        stray = float(np.delete(shares, best).max(initial=0.0))
     if iou <= JUNK_IOU or stray >= MERGED_INK:
         return JUNK
-    if iou >= DIGIT_IOU and stray <= STRAY_INK:
+    if iou >= DIGIT_IOU and stray <= STRAY_INK and own >= 1 - STRAY_INK:
         return int(digits[best])
     return None
 

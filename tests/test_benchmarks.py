@@ -531,44 +531,100 @@ def test_verifier_pieces_are_labelled_by_the_digits_they_cover():
 def test_a_piece_holding_much_of_a_second_digit_is_not_one_digit():
     train_verifier = _module("train_verifier.py")
     owners = np.full((60, 200), -1)
-    owners[15:45, 20:25] = 0  # a narrow "1"
-    owners[15:45, 25:45] = 1  # a "7" touching it
-    boxes = np.array([[20, 15, 25, 45], [25, 15, 45, 45]])
+    owners[15:45, 21:24] = 0  # a narrow "1"
+    owners[15:18, 24:44] = 1  # the bar of a "7" touching it
+    owners[18:45, 40:44] = 1  # and its stem
+    boxes = np.array([[21, 15, 24, 45], [24, 15, 44, 45]])
 
-    def piece(x0, x1):  # as Field.piece cuts it: a pixel around the box
-        image = np.zeros((32, x1 - x0 + 2), dtype=np.float32)
-        image[1:-1, 1:-1] = 1.0
-        return image, (x0, 15, x1, 45)
+    def piece(x0, x1):
+        # As Field.piece cuts it: a pixel around the box, the strokes' edge,
+        # where beside a cut the neighbour's ink is too.
+        return np.ones((32, x1 - x0 + 2), dtype=np.float32), (x0, 15, x1, 45)
 
     label = train_verifier.piece_label
-    both = piece(20, 45)  # columns: 0.8 of the "7"'s, over union
+    both = piece(21, 44)  # columns: 0.87 of the "7"'s, over union
     assert label(both, boxes, [1, 7]) == 7  # by columns alone
     assert label(both, boxes, [1, 7], owners) == train_verifier.JUNK
-    assert label(piece(25, 45), boxes, [1, 7], owners) == 7
-    assert label(piece(20, 25), boxes, [1, 7], owners) == 1
-    # Two of the "1"'s five columns beside the "7": neither one digit nor a
-    # merge of two.
-    assert label(piece(23, 45), boxes, [1, 7], owners) is None
-    shares = train_verifier.ink_shares(piece(23, 45), owners, 3)
-    np.testing.assert_allclose(shares, [0.4, 1.0, 0.0])  # a third, inkless
+    # The edge beside the cut holds a third of the "1": not counted.
+    assert label(piece(24, 44), boxes, [1, 7], owners) == 7
+    shares = train_verifier.ink_shares(piece(24, 44), owners, 3)
+    np.testing.assert_allclose(shares, [0.0, 1.0, 0.0])  # a third, inkless
+    assert label(piece(21, 24), boxes, [1, 7], owners) == 1
+    # A third of the "1" beside the "7": neither one digit nor a merge.
+    np.testing.assert_allclose(
+        train_verifier.ink_shares(piece(23, 44), owners, 2), [1 / 3, 1.0]
+    )
+    assert label(piece(23, 44), boxes, [1, 7], owners) is None
+    # Three quarters of the "7"'s columns, but only its bar's ink: not used.
+    assert label(piece(24, 39), boxes, [1, 7]) == 7
+    assert label(piece(24, 39), boxes, [1, 7], owners) is None
 
 
 def test_composed_fields_say_whose_ink_each_pixel_is():
     from _digit_fields import compose_field
 
-    digits = np.zeros((2, 784))
-    digits[0].reshape(28, 28)[4:24, 12:16] = 255  # a "1"
-    digits[1].reshape(28, 28)[4:24, 6:22] = 255  # a block
-    image, boxes = compose_field(digits, 3, gap=(-3, -3))
-    again, same, owners = compose_field(digits, 3, gap=(-3, -3), return_owners=True)
-    np.testing.assert_array_equal(again, image)  # the same layout
-    np.testing.assert_array_equal(same, boxes)
+    def overlap(values):
+        """Owners, and those where both digits' ink is full, of two blocks."""
+        digits = np.zeros((2, 784))
+        for digit, value in zip(digits, values, strict=True):
+            digit.reshape(28, 28)[4:24, 4:24] = value
+        layout = {"gap": (-10, -10), "height": (40, 40), "angle": 0.0}
+        image, boxes = compose_field(digits, 3, specks=(0, 0), **layout)
+        again, same, owners = compose_field(
+            digits, 3, specks=(0, 0), return_owners=True, **layout
+        )
+        np.testing.assert_array_equal(again, image)  # the same layout
+        np.testing.assert_array_equal(same, boxes)
+        (_, a_top, a_right, a_bottom), (b_left, b_top, _, b_bottom) = boxes
+        rows = slice(max(a_top, b_top) + 2, min(a_bottom, b_bottom) - 2)
+        return owners, boxes, owners[rows, b_left + 2 : a_right - 2]
+
+    owners, boxes, both = overlap([150, 255])
+    assert both.size > 40 and (both == 1).all()  # the later, stronger one's
     assert set(np.unique(owners)) == {-1, 0, 1}
-    for k, (x0, y0, x1, y1) in enumerate(boxes):
-        mine = np.argwhere(owners == k)
-        assert (mine.min(axis=0) >= (y0, x0)).all()
-        assert (mine.max(axis=0) < (y1, x1)).all()
-    assert (image[owners >= 0] < image[owners < 0].mean()).all()  # dark: ink
+    assert (owners[:, : boxes[0, 0]] == -1).all()  # paper left of the digits
+    assert (owners[:, boxes[1, 2] :] == -1).all()
+    _, _, both = overlap([255, 150])
+    assert (both == 0).all()  # the earlier, stronger one keeps its ink
+
+
+def test_reading_errors_smoke(mnist_data_home, tmp_path):
+    results, stdout = _smoke(
+        "reading_errors.py", tmp_path / "errors.json", mnist_data_home
+    )
+    n_wrong = round(results["n_fields"] * (1 - results["exact"]))
+    assert results["n_fields"] == 8
+    assert sum(results["kinds"].values()) == n_wrong  # each wrong field, once
+    assert 0 <= results["oracle_cuts_exact"] <= 1
+    assert results["header"]["config"]["seed"] == 1002  # --tune's touching
+    assert "with a true cut added in every overlap" in stdout
+
+
+def test_oracle_cuts_add_the_true_cut_and_put_the_reader_back():
+    from skdigits.reading import _read, _segment
+
+    reading_errors = _module("reading_errors.py")
+    image = np.full((60, 200), 235, dtype=np.uint8)
+    yy, xx = np.mgrid[:60, :200]
+    truth = []
+    for cx in (50, 71):  # two rings 24 wide, overlapping: one blob
+        ring = ((xx - cx) / 12) ** 2 + ((yy - 30) / 15) ** 2
+        ink = (ring <= 1) & (ring > 0.6)
+        image[ink] = 20
+        cols, rows = np.flatnonzero(ink.any(0)), np.flatnonzero(ink.any(1))
+        truth.append([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1])
+    middle = round((truth[0][2] + truth[1][0]) / 2)
+    before = (_read.segment_field, _segment.Field.cuts)
+    field = _read.segment_field(image)
+    (blob,) = field.blobs
+    assert middle - blob.left not in field.cuts(blob)
+    with reading_errors.oracle_cuts([truth]):
+        field = _read.segment_field(image)
+        assert middle - blob.left in field.cuts(blob)  # mid-way in the overlap
+    assert (_read.segment_field, _segment.Field.cuts) == before
+    with pytest.raises(RuntimeError), reading_errors.oracle_cuts([truth]):
+        raise RuntimeError
+    assert (_read.segment_field, _segment.Field.cuts) == before
 
 
 def test_verifier_and_scorer_pieces_are_cut_as_the_shipped_ones_were():

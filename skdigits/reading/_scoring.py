@@ -52,11 +52,13 @@ PIECE_FEATURES = (
 
 # A candidate's score is its log-odds of being one digit plus this. Chosen on
 # fields of MNIST training digits (bench_reading.py --tune --set
-# PIECE_BIAS=...). Session 11, with the verifier and scorer that call a piece
-# holding half of a second digit's ink not one digit: 0, 1, 1.5, 2, 2.5, 3
-# and 4 read 0.898, 0.904, 0.900, 0.900, 0.900, 0.894 and 0.892 of the
-# touching fields right, 0.980 of the separated up to 2.5 (0.978, 0.974 at 3
-# and 4), the printed 1.000 (0.998 at 4): 1.5, the middle of the plateau.
+# PIECE_BIAS=...). Session 11, with a first version of the verifier and
+# scorer that call a piece holding half of a second digit's ink not one
+# digit: 0, 1, 1.5, 2, 2.5, 3 and 4 read 0.898, 0.904, 0.900, 0.900, 0.900,
+# 0.894 and 0.892 of the touching fields right, 0.980 of the separated up to
+# 2.5 (0.978, 0.974 at 3 and 4), the printed 1.000 (0.998 at 4): 1.5, the
+# middle of the plateau. With the shipped pair, 1, 1.5 and 2.5 read 0.896,
+# 0.898 and 0.900 of the touching fields, the others within 0.2 points.
 # Session 7's scorer: 2, 3, 4 and 5 read 0.842, 0.860, 0.850 and 0.840 of
 # the touching fields, when merged pieces were labelled digits.
 PIECE_BIAS = 1.5
