@@ -45,15 +45,14 @@ def true_path(plan, score, inked, boxes_of, truth_boxes):
     """The best segmentation of one blob whose pieces each cover a true digit."""
     from skdigits.reading import _read
 
-    last, edges, _ = plan
     good = {
         edge: index
-        for edge, index in edges.items()
+        for edge, index in plan.edges.items()
         if inked[index]
         and train_verifier.best_overlap(boxes_of[index], truth_boxes)[1]
         >= train_verifier.DIGIT_IOU
     }
-    return _read._best_path(last, good, None, score)
+    return _read._best_path(plan.last, good, None, score)
 
 
 def kinds_of_errors(images, truths, truth_boxes):
@@ -72,9 +71,10 @@ def kinds_of_errors(images, truths, truth_boxes):
     for plan, truth, boxes in zip(found.plans, truths, truth_boxes, strict=True):
         chosen, true, complete = [], [], True
         for blob_plan in plan:
-            last, edges, fallback = blob_plan
-            inked_edges = {e: i for e, i in edges.items() if found.inked[i]}
-            chosen += _read._best_path(last, inked_edges, fallback, score)
+            inked_edges = {e: i for e, i in blob_plan.edges.items() if found.inked[i]}
+            chosen += _read._best_path(
+                blob_plan.last, inked_edges, blob_plan.fallback, score
+            )
             path = true_path(blob_plan, score, found.inked, boxes_of, boxes)
             complete &= bool(path)
             true += path

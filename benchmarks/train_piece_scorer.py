@@ -61,13 +61,14 @@ def field_rows(n_fields, seed):
                 None,
                 verifier,
                 wide_first=False,
+                refine=False,
             )
         field_of = np.full(len(found.candidates.boxes), -1)  # a piece's field
         for f, plan in enumerate(found.plans):
-            for _, edges, fallback in plan:
-                field_of[list(edges.values())] = f
-                if fallback is not None:
-                    field_of[fallback] = f
+            for blob_plan in plan:
+                field_of[list(blob_plan.edges.values())] = f
+                if blob_plan.fallback is not None:
+                    field_of[blob_plan.fallback] = f
         assert (field_of >= 0).all(), "a candidate piece outside every plan"
         labels_of = [
             train_verifier.piece_label(piece, *part[f][1:])

@@ -631,13 +631,14 @@ def test_verifier_and_scorer_pieces_are_cut_as_the_shipped_ones_were():
     from skdigits.reading import _segment
 
     train_verifier = _module("train_verifier.py")
-    before = {
-        name: getattr(_segment, name) for name in ("SEAM_SAVING", "TOUCHING_WIDTH")
-    }
+    names = ("SEAM_SAVING", "TOUCHING_WIDTH", "_FRAGMENT_GROWTH")
+    before = {name: getattr(_segment, name) for name in names}
     assert set(train_verifier.CANDIDATE_SETTINGS) == set(before)
     with train_verifier.candidate_settings():
         # No seam saves infinite ink; no blob is wider than infinite heights.
         assert _segment.SEAM_SAVING == _segment.TOUCHING_WIDTH == math.inf
+        # No fragment widens a run of touching digits.
+        assert _segment._FRAGMENT_GROWTH == 0
     with pytest.raises(RuntimeError), train_verifier.candidate_settings():
         raise RuntimeError
     after = {name: getattr(_segment, name) for name in before}
@@ -652,6 +653,18 @@ def test_verifier_and_scorer_pieces_are_cut_as_the_shipped_ones_were():
     assert _segment.segment_field(image).touching
     with train_verifier.candidate_settings():
         assert not _segment.segment_field(image).touching
+    # A fragment widening a run of touching digits is the run's ink to the
+    # reader; to the shipped pieces' reader a dash, dropped.
+    image = np.full((60, 200), 235, dtype=np.uint8)
+    for cx in (40, 57, 74, 91):  # four rings 20 wide, 30 high: 71 wide
+        ring = ((xx - cx) / 10) ** 2 + ((yy - 32) / 15) ** 2
+        image[(ring <= 1) & (ring > 0.6)] = 20
+    image[12:15, 25:45] = 20  # a bar above the first, 5 columns out
+    (blob,) = _segment.segment_field(image).blobs
+    assert blob.left == 25
+    with train_verifier.candidate_settings():
+        (blob,) = _segment.segment_field(image).blobs
+        assert blob.left == 30
 
 
 def test_bench_reading_sets_only_number_constants_read_at_each_call(monkeypatch):

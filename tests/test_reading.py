@@ -178,6 +178,19 @@ def test_segment_merges_the_fragments_of_a_broken_digit():
     )
 
 
+def test_segment_joins_a_fragment_that_widens_a_touching_run_a_little():
+    from skdigits.reading import _segment
+
+    image = _paper()
+    for left in (20, 37, 54, 70):  # a run of touching digits, 26 high, 70 wide
+        _ring(image, left, 20, 20, 26)
+    image[15:18, 15:35] = INK  # the bar of its first digit, 5 columns out
+    # Wider than any one digit, but a fragment widening the run by less than
+    # _FRAGMENT_GROWTH heights is its ink.
+    assert 70 > _segment.MAX_WHOLE_WIDTH * 26 and 5 < _segment._FRAGMENT_GROWTH * 26
+    np.testing.assert_array_equal(segment_digits(image), [[15, 15, 90, 46]])
+
+
 def test_segment_keeps_touching_digits_together():
     image = _paper()
     _ring(image, 50, 15, 20, 30)
@@ -403,7 +416,8 @@ def test_candidates_record_their_ends_and_the_ink_their_cuts_cross():
     field = _segment.segment_field(image)
     (blob,) = field.blobs
     candidates = read_module._Candidates()
-    last, edges, _ = read_module._plan_blob(field, blob, candidates)
+    plan = read_module._plan_blob(field, blob, candidates)
+    last, edges = plan.last, plan.edges
     cuts = field.cuts(blob)
     positions = [blob.left, *(blob.left + x for x in cuts), blob.right]
     assert last == len(positions) - 1  # no seam saves a stroke here
@@ -488,19 +502,25 @@ def test_a_narrow_blob_the_verifier_doubts_is_cut_in_a_second_batch(stub):
     reading = read_digits(image, classifier=stub, verifier=doubts, reject_threshold=0)
     assert len(reading) == 2
     assert reading.boxes[0, 0] == 50 and reading.boxes[-1, 2] == 72
-    assert len(doubts.calls) == 2 and doubts.calls[0] == 1  # the blob, then cuts
+    # The blob, then its cuts, then the neighbours of the cut chosen.
+    assert len(doubts.calls) == 3 and doubts.calls[0] == 1
     trusts = StubVerifier(lambda im: 0.001)
     whole = read_digits(image, classifier=stub, verifier=trusts, reject_threshold=0)
     np.testing.assert_array_equal(whole.boxes, [[50, 15, 72, 45]])
     assert trusts.calls == [1]  # no second batch
     alone = read_digits(image, classifier=stub, verifier=None, reject_threshold=0)
     np.testing.assert_array_equal(alone.boxes, [[50, 15, 72, 45]])
-    # With test-time augmentation: both batches plain, the two kept pieces
-    # (cut in the second batch) with it.
+    # With test-time augmentation: the three batches plain, the two kept
+    # pieces with it.
     clf = StubTTAClassifier()
     doubts.calls.clear()
     tta = read_digits(image, classifier=clf, verifier=doubts, reject_threshold=0)
-    assert [call[:2] for call in clf.calls] == [(0, 1), (0, doubts.calls[1]), (1, 2)]
+    assert [call[:2] for call in clf.calls] == [
+        (0, 1),
+        (0, doubts.calls[1]),
+        (0, doubts.calls[2]),
+        (1, 2),
+    ]
     # The augmented probabilities (class 5, 0.99) are the ones read, with the
     # verifier's second opinion on the cut pieces (class 0, sure).
     augmented = np.full(10, 0.01 / 9)
@@ -542,17 +562,18 @@ def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(
     assert len(sure.calls) == 1 and sure.calls[0][0] > 1
     # A verifier above WIDE_DOUBT_JUNK (1e-5) on the whole, sure of each
     # ring (13 pixels wide of 20 high in MNIST form; the pair 20): the cuts
-    # in a second batch, and two digits.
+    # in a second batch (the chosen cut's neighbours in a third), two digits.
     assert read_module.WIDE_DOUBT_JUNK < 1e-3
     splits = StubVerifier(lambda im: 0.0 if 10 < _ink_width(im) < 17 else 1e-3)
     two = read_digits(image, classifier=sure, verifier=splits, reject_threshold=0)
     assert len(two) == 2 and two.boxes[0, 0] == 50 and two.boxes[-1, 2] == 88
-    assert splits.calls[0] == 1 and len(splits.calls) == 2
+    assert splits.calls[0] == 1 and len(splits.calls) == 3
     # A classifier below WIDE_DOUBT_CONFIDENCE (the stub's 0.95 or 0.6) gets
     # the cuts too, however sure the verifier is.
     trusts.calls.clear()
     unsure = read_digits(image, classifier=stub, verifier=trusts, reject_threshold=0)
-    assert trusts.calls[0] == 1 and len(trusts.calls) == 2
+    # The whole, its cuts, the chosen cuts' neighbours.
+    assert trusts.calls[0] == 1 and len(trusts.calls) == 3
     assert len(unsure) > 1  # cut: every piece is one digit to this verifier
     # Where a blob is wider than TOUCHING_WIDTH heights, the digits touch:
     # the cuts are in the first batch.
@@ -560,7 +581,7 @@ def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(
     assert _segment.segment_field(image).touching
     trusts.calls.clear()
     read_digits(image, classifier=sure, verifier=trusts, reject_threshold=0)
-    assert len(trusts.calls) == 1 and trusts.calls[0] > 1
+    assert len(trusts.calls) == 2 and trusts.calls[0] > 1  # then refined
     # A blob too wide to be one digit (MAX_WHOLE_WIDTH) is cut at once even
     # where the field does not count as touching.
     _ring(image, 104, 15, 20, 30)  # four rings: 74 pixels, 2.5 heights
@@ -569,7 +590,7 @@ def test_a_wide_blob_is_read_whole_first_where_the_digits_do_not_touch(
     assert _segment.MAX_WHOLE_WIDTH * 30 < 74
     trusts.calls.clear()
     read_digits(image, classifier=sure, verifier=trusts, reject_threshold=0)
-    assert len(trusts.calls) == 1 and trusts.calls[0] > 1
+    assert len(trusts.calls) == 2 and trusts.calls[0] > 1  # then refined
 
 
 def test_a_digit_the_verifier_doubts_is_rejected(stub):
@@ -970,7 +991,8 @@ def test_a_blob_is_cut_along_a_seam_only_where_it_saves_a_stroke():
     (blob,) = field.blobs
     field.cuts = lambda blob: [48 - blob.left]  # the cut between the strokes
     candidates = read_module._Candidates()
-    last, edges, _ = read_module._plan_blob(field, blob, candidates, cut=True)
+    plan = read_module._plan_blob(field, blob, candidates, cut=True)
+    last, edges = plan.last, plan.edges
     # Positions: the blob's ends, the straight cut and its seam.
     assert last == 3 and len(candidates.boxes) == 5
     # A piece holds the left stroke (and half the bridge), another the
@@ -993,6 +1015,61 @@ def test_a_blob_is_cut_along_a_seam_only_where_it_saves_a_stroke():
         assert all(i == 0 or np.isclose(columns, i).any() for i in ink)
 
 
+def test_the_chosen_cuts_get_neighbours_and_their_pieces(monkeypatch):
+    from skdigits.reading import _segment
+
+    # The rings overlap at columns 68-69; the only candidate cut is at 66.
+    monkeypatch.setattr(_segment.Field, "cuts", lambda self, blob: [66 - blob.left])
+    field = _segment.segment_field(_touching_rings())
+    (blob,) = field.blobs
+    candidates = read_module._Candidates()
+    plan = read_module._plan_blob(field, blob, candidates)
+    assert plan.positions == [50, 66, 88]
+    before = dict(plan.edges)
+    path = [plan.edges[0, 1], plan.edges[1, 2]]
+    added = read_module._refine_plan(field, blob, plan, path, candidates)
+    offsets = read_module.REFINE_OFFSETS
+    assert added == len(offsets)
+    assert plan.positions == sorted([50, 66, 88, *(66 + d for d in offsets)])
+    assert len(plan.bounds) == len(plan.ink) == len(plan.positions)
+    # The pieces classified already keep their indices, at their positions.
+    for (i, j), index in before.items():
+        moved = (
+            plan.positions.index([50, 66, 88][i]),
+            plan.positions.index([50, 66, 88][j]),
+        )
+        assert plan.edges[moved] == index
+    # Each new cut gives a piece from the blob's left end and one to its
+    # right end: the cut at 68 parts the rings where they meet.
+    last = plan.last
+    for d in offsets:
+        k = plan.positions.index(66 + d)
+        assert candidates.boxes[plan.edges[0, k]][2] == 66 + d
+        assert candidates.boxes[plan.edges[k, last]][0] == 66 + d
+    assert len(candidates.boxes) == len(before) + 2 * len(offsets)
+    # A blob read whole has no cut to refine.
+    assert read_module._refine_plan(field, blob, plan, [plan.edges[0, last]], []) == 0
+
+
+def test_a_reading_with_a_verifier_refines_its_cuts_in_a_third_batch(stub):
+    image = _touching_rings()
+    splits = StubVerifier(lambda im: 0.001 if 10 < _ink_width(im) < 17 else 0.999)
+    args = ([image], stub, stub.classes_, "auto", None, splits)
+    plain = read_module._Proposal(*args, refine=False)
+    refined = read_module._Proposal(*args)
+    n = len(plain.candidates.boxes)
+    assert len(refined.candidates.boxes) > n
+    # The first batches are the same; the new pieces are classified too.
+    assert refined.candidates.boxes[:n] == plain.candidates.boxes
+    np.testing.assert_array_equal(refined.proba[:n], plain.proba[:n])
+    assert len(refined.proba) == len(refined.junk) == len(refined.candidates.boxes)
+    assert refined.inked[n:].all()
+    # Without a verifier there is no third batch.
+    alone = read_module._Proposal(*args[:-1], None)
+    again = read_module._Proposal(*args[:-1], None, refine=False)
+    assert alone.candidates.boxes == again.candidates.boxes
+
+
 def test_a_field_whose_digits_touch_cuts_narrower_blobs():
     from skdigits.reading import _segment
 
@@ -1007,11 +1084,11 @@ def test_a_field_whose_digits_touch_cuts_narrower_blobs():
     assert touching.split_width == _segment.TOUCHING_SPLIT_WIDTH < 0.9
     wide = touching.blobs[0]
     planned = read_module._plan_blob(touching, wide, read_module._Candidates())
-    assert planned[0] > 1  # the 0.9-wide blob gets cut positions
+    assert planned.last > 1  # the 0.9-wide blob gets cut positions
     assert (
         read_module._plan_blob(
             separated, separated.blobs[0], read_module._Candidates()
-        )[0]
+        ).last
         == 1
     )
 
