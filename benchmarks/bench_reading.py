@@ -302,7 +302,8 @@ def main(argv=None):
     )
     parser.add_argument(
         "--set",
-        nargs="*",
+        nargs="+",
+        action="extend",
         default=[],
         metavar="NAME=VALUE",
         help="reading constants to try, e.g. PIECE_BIAS=5 SPLIT_WIDTH=0.8 "
