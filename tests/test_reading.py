@@ -1026,19 +1026,24 @@ def test_the_chosen_cuts_get_neighbours_and_their_pieces(monkeypatch):
     plan = read_module._plan_blob(field, blob, candidates)
     assert plan.positions == [50, 66, 88]
     before = dict(plan.edges)
+    old = list(plan.positions), list(plan.bounds), list(plan.ink)
     path = [plan.edges[0, 1], plan.edges[1, 2]]
     added = read_module._refine_plan(field, blob, plan, path, candidates)
     offsets = read_module.REFINE_OFFSETS
     assert added == len(offsets)
     assert plan.positions == sorted([50, 66, 88, *(66 + d for d in offsets)])
     assert len(plan.bounds) == len(plan.ink) == len(plan.positions)
-    # The pieces classified already keep their indices, at their positions.
+    # The pieces classified already keep their indices, at their positions,
+    # and the cuts there their bounds and ink.
     for (i, j), index in before.items():
-        moved = (
-            plan.positions.index([50, 66, 88][i]),
-            plan.positions.index([50, 66, 88][j]),
-        )
+        moved = plan.positions.index(old[0][i]), plan.positions.index(old[0][j])
         assert plan.edges[moved] == index
+        for k, n in zip((i, j), moved, strict=True):
+            assert plan.bounds[n] == old[1][k] and plan.ink[n] == old[2][k]
+    # The new cuts are straight, their ink that of their columns.
+    columns = field.mask(blob).sum(axis=0) / field.digit_height
+    for n, x in enumerate(plan.positions[1:-1], start=1):
+        assert plan.bounds[n] == x and plan.ink[n] == columns[x - blob.left]
     # Each new cut gives a piece from the blob's left end and one to its
     # right end: the cut at 68 parts the rings where they meet.
     last = plan.last

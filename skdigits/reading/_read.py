@@ -574,7 +574,10 @@ class _Plan:
         return len(self.positions) - 1
 
     def path_positions(self, path):
-        """The positions a path of piece indices (:func:`_best_path`) cuts at."""
+        """Indices into ``positions`` of a path's cuts, the blob's ends included.
+
+        ``path`` is piece indices, as :func:`_best_path` gives them.
+        """
         run = {index: edge for edge, index in self.edges.items()}
         return [0] + [run[index][1] for index in path if index in run]
 
@@ -681,9 +684,12 @@ def _refine_plan(field, blob, plan, path, candidates):
     The candidate cuts are a few pixels apart (``_segment.Field.cuts``), and
     where a narrow digit touches its neighbour two pixels make the
     difference: every cut of ``path`` (piece indices, :func:`_best_path`)
-    inside the blob gets neighbours ``REFINE_OFFSETS`` pixels away, and the
-    runs from a neighbour of one chosen position to one of the next become
-    edges. Returns the number of positions added.
+    inside the blob gets neighbours ``REFINE_OFFSETS`` pixels away (none on
+    a column already a straight cut, or nearer an end than
+    ``_segment.MIN_PIECE_WIDTH`` heights; a seam that is already a cut is not
+    added again), and the runs from a chosen position or a neighbour of it
+    to the next chosen one or a neighbour of that become edges. Returns the
+    number of positions added.
     """
     chosen = plan.path_positions(path)
     if len(chosen) < 3:
@@ -709,6 +715,13 @@ def _refine_plan(field, blob, plan, path, candidates):
     positions, bounds, ink = _cut_positions(
         field, blob, [c - blob.left for c in columns]
     )
+    seams = [b for b in plan.bounds if np.ndim(b)]
+    new = [
+        k
+        for k, b in enumerate(bounds)
+        if not np.ndim(b) or not any(np.array_equal(b, s) for s in seams)
+    ]
+    positions, bounds, ink = ([v[k] for k in new] for v in (positions, bounds, ink))
     # Merged in order of position; the blob's ends stay first and last.
     entries = [(p, k) for k, p in enumerate(plan.positions)]
     entries += [(p, -1 - k) for k, p in enumerate(positions)]
@@ -947,7 +960,9 @@ def _recut_doubtful(fields, plans, candidates, junk, confidence):
 class _Proposal:
     """The segmented fields, their candidate pieces and what was read of them.
 
-    ``plans`` holds, per field, one :func:`_plan_blob` plan per blob;
+    ``plans`` holds, per field, one :class:`_Plan` per blob (with a
+    verifier and ``refine``, its best segmentation's cuts refined by
+    :func:`_refine_plan`, their pieces in a third batch);
     ``X`` the pieces as the classifier saw them; ``proba`` its plain
     probabilities (no TTA); ``inked`` whether a piece kept ink after
     normalisation; ``checked`` the verifier's probabilities (no columns
