@@ -686,6 +686,17 @@ def test_bench_reading_sets_only_number_constants_read_at_each_call(monkeypatch)
             bench_reading.set_constants([bad])
 
 
+def test_bench_reading_takes_every_set_given(monkeypatch):
+    from skdigits.reading import _scoring
+
+    bench_reading = _module("bench_reading.py")
+    monkeypatch.setattr(_scoring, "PIECE_BIAS", _scoring.PIECE_BIAS)
+    # The first --set is checked (and refused) too, before anything loads: a
+    # later --set does not replace it.
+    with pytest.raises(SystemExit, match="'NOPE=1'"):
+        bench_reading.main(["--smoke", "--set", "NOPE=1", "--set", "PIECE_BIAS=2"])
+
+
 def test_front_keeps_runs_of_different_files_apart():
     plot_front = _module("plot_front.py")
     run = {"config": "x", "precision": "bfloat16", "seed": 0}
