@@ -71,10 +71,7 @@ def kinds_of_errors(images, truths, truth_boxes):
     for plan, truth, boxes in zip(found.plans, truths, truth_boxes, strict=True):
         chosen, true, complete = [], [], True
         for blob_plan in plan:
-            inked_edges = {e: i for e, i in blob_plan.edges.items() if found.inked[i]}
-            chosen += _read._best_path(
-                blob_plan.last, inked_edges, blob_plan.fallback, score
-            )
+            chosen += blob_plan.best(score, found.inked)[0]
             path = true_path(blob_plan, score, found.inked, boxes_of, boxes)
             complete &= bool(path)
             true += path

@@ -573,6 +573,15 @@ class _Plan:
     def last(self):
         return len(self.positions) - 1
 
+    def best(self, score, inked):
+        """``(path, edges)``: the best segmentation of the pieces with ink.
+
+        ``path`` is piece indices (:func:`_best_path`), ``edges`` the plan's
+        edges whose piece kept ink.
+        """
+        edges = {edge: index for edge, index in self.edges.items() if inked[index]}
+        return _best_path(self.last, edges, self.fallback, score), edges
+
     def path_positions(self, path):
         """Indices into ``positions`` of a path's cuts, the blob's ends included.
 
@@ -1042,8 +1051,7 @@ class _Proposal:
             for blob, blob_plan in zip(field.blobs if plan else [], plan, strict=True):
                 if blob_plan.last < 2:
                     continue
-                edges = {e: i for e, i in blob_plan.edges.items() if self.inked[i]}
-                path = _best_path(blob_plan.last, edges, blob_plan.fallback, score)
+                path, _ = blob_plan.best(score, self.inked)
                 _refine_plan(field, blob, blob_plan, path, self.candidates)
 
     def features(self):
@@ -1120,10 +1128,8 @@ def _read_arrays(
         chosen.append([])
         close.append([])
         for blob_plan in plan:
-            last = blob_plan.last
-            edges = {edge: i for edge, i in blob_plan.edges.items() if inked[i]}
-            path = _best_path(last, edges, blob_plan.fallback, score)
-            margin = _count_margin(last, edges, score, len(path))
+            path, edges = blob_plan.best(score, inked)
+            margin = _count_margin(blob_plan.last, edges, score, len(path))
             chosen[-1] += path
             close[-1] += [margin < close_margin] * len(path)
     kept = sorted(set().union(*chosen))
