@@ -695,7 +695,7 @@ def _refine_plan(field, blob, plan, path, candidates):
     difference: every cut of ``path`` (piece indices, :func:`_best_path`)
     inside the blob gets neighbours ``REFINE_OFFSETS`` pixels away (none on
     a column already a straight cut, or nearer an end than
-    ``_segment.MIN_PIECE_WIDTH`` heights; a seam that is already a cut is not
+    ``field.cut_margin``; a seam that is already a cut is not
     added again), and the runs from a chosen position or a neighbour of it
     to the next chosen one or a neighbour of that become edges. Returns the
     number of positions added.
@@ -703,7 +703,7 @@ def _refine_plan(field, blob, plan, path, candidates):
     chosen = plan.path_positions(path)
     if len(chosen) < 3:
         return 0
-    margin = max(2, math.ceil(_segment.MIN_PIECE_WIDTH * field.digit_height))
+    margin = field.cut_margin
     straight = {
         p for p, b in zip(plan.positions, plan.bounds, strict=True) if np.ndim(b) == 0
     }

@@ -297,6 +297,14 @@ class Field:
         return any(b.width > TOUCHING_WIDTH * self.digit_height for b in self.blobs)
 
     @property
+    def cut_margin(self):
+        """No cut is nearer a blob's end than this many pixels.
+
+        ``MIN_PIECE_WIDTH`` digit heights, and at least 2.
+        """
+        return max(2, math.ceil(MIN_PIECE_WIDTH * self.digit_height))
+
+    @property
     def split_width(self):
         """Blobs wider than this many digit heights may be touching digits.
 
@@ -407,7 +415,7 @@ class Field:
         height = self.digit_height
         projection = self.mask(blob).sum(axis=0).astype(float)
         smooth = ndimage.uniform_filter1d(projection, 3, mode="nearest")
-        margin = max(2, math.ceil(MIN_PIECE_WIDTH * height))
+        margin = self.cut_margin
         width = blob.width
         if width <= 2 * margin:
             return []
