@@ -85,6 +85,7 @@ CANDIDATE_SETTINGS = {
     "SEAM_SAVING": math.inf,
     "TOUCHING_WIDTH": math.inf,
     "_FRAGMENT_GROWTH": 0,
+    "STROKE_HEIGHT": 0,
 }
 
 

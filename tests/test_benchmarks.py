@@ -631,14 +631,14 @@ def test_verifier_and_scorer_pieces_are_cut_as_the_shipped_ones_were():
     from skdigits.reading import _segment
 
     train_verifier = _module("train_verifier.py")
-    names = ("SEAM_SAVING", "TOUCHING_WIDTH", "_FRAGMENT_GROWTH")
+    names = ("SEAM_SAVING", "TOUCHING_WIDTH", "_FRAGMENT_GROWTH", "STROKE_HEIGHT")
     before = {name: getattr(_segment, name) for name in names}
     assert set(train_verifier.CANDIDATE_SETTINGS) == set(before)
     with train_verifier.candidate_settings():
         # No seam saves infinite ink; no blob is wider than infinite heights.
         assert _segment.SEAM_SAVING == _segment.TOUCHING_WIDTH == math.inf
-        # No fragment widens a run of touching digits.
-        assert _segment._FRAGMENT_GROWTH == 0
+        # No fragment widens a run of touching digits, no stroke gets cuts.
+        assert _segment._FRAGMENT_GROWTH == _segment.STROKE_HEIGHT == 0
     with pytest.raises(RuntimeError), train_verifier.candidate_settings():
         raise RuntimeError
     after = {name: getattr(_segment, name) for name in before}

@@ -1098,6 +1098,44 @@ def test_a_field_whose_digits_touch_cuts_narrower_blobs():
     )
 
 
+def test_stroke_sides_are_both_sides_of_a_narrow_run_nearly_all_ink():
+    from skdigits.reading._segment import _stroke_sides
+
+    projection = np.array([2, 3, 9, 9, 9, 3, 2, 10, 10, 10, 10, 10, 10, 10, 4, 2])
+    # Digits 10 high: columns 2-4 are a stroke (3 wide, sides 2 and 5); the
+    # run at 7-13 is too wide for one (a bar, a "0"'s side on a neighbour).
+    assert _stroke_sides(projection, 10, 2) == [2, 5]
+    assert _stroke_sides(projection, 10, 3) == [5]  # no cut nearer an end
+    assert _stroke_sides(np.full(16, 6), 10, 2) == []  # nothing that tall
+
+
+def test_a_field_whose_digits_touch_cuts_beside_a_narrow_one(monkeypatch):
+    """A "1" between two rings it touches: a cut at each of its sides."""
+    from skdigits.reading import _segment
+
+    image = _paper(60, 200)
+    _ring(image, 50, 15, 24, 30)
+    image[15:45, 73:78] = INK  # the "1", columns 73-77, on both rings
+    _ring(image, 77, 15, 24, 30)
+    field = _segment.segment_field(image)
+    (blob,) = field.blobs
+    assert field.touching  # 51 pixels wide, 1.7 heights
+    sides = {73 - blob.left, 78 - blob.left}
+    assert sides <= set(field.cuts(blob))
+    monkeypatch.setattr(_segment, "STROKE_HEIGHT", 0)
+    assert not sides <= set(field.cuts(blob))  # no other cut gives them both
+    monkeypatch.setattr(_segment, "STROKE_HEIGHT", 0.75)
+    field.__dict__["touching"] = False  # as in a field of separated digits
+    assert not sides <= set(field.cuts(blob))
+    # The "1" is a piece of its own among the candidates (it is 5 pixels
+    # wide, MIN_PIECE_WIDTH 0.15 of 30 rows: 4.5).
+    field = _segment.segment_field(image)
+    candidates = read_module._Candidates()
+    plan = read_module._plan_blob(field, field.blobs[0], candidates)
+    boxes = [candidates.boxes[i] for i in plan.edges.values()]
+    assert (73, 15, 78, 45) in boxes
+
+
 def test_count_margin_is_the_lead_over_another_number_of_digits():
     # Two pieces (1 + 1) against the blob whole (1.5), or one digit alone.
     edges = {(0, 1): 0, (1, 2): 1, (0, 2): 2}

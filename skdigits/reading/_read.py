@@ -225,7 +225,9 @@ def read_digits(
        in a field with a piece wider than any one digit) may be several
        touching digits: candidate cuts are placed at minima of its vertical
        ink projection, where it would divide evenly and, in a piece wider
-       than most digits, at the valleys of its upper and lower contours.
+       than most digits, at the valleys of its upper and lower contours;
+       in a field whose digits touch, at both sides of each narrow run of
+       columns nearly all ink (a ``1`` between two neighbours).
        Where a straight cut would run down a stroke (digits whose columns
        overlap), the seam beside it, a path through the least ink from top
        to bottom, is a candidate cut too. Each candidate segmentation

@@ -85,6 +85,17 @@ SEAM_MAX_INK = 0.1
 # Per column away from the candidate: among paths through equal ink, the
 # straightest.
 _SEAM_DRIFT = 0.01
+# A narrow "1" between two neighbours is a run of columns nearly all ink
+# from top to bottom: no projection minimum, no valley. In a field whose
+# digits touch (Field.touching), runs of columns of at least STROKE_HEIGHT
+# digit heights of ink, at most STROKE_WIDTH wide, get cuts at both their
+# sides (STROKE_HEIGHT 0: none). On touching fields of MNIST training
+# digits (the --tune seed, 1,500 fields, session 13): 0.909 read right
+# instead of 0.901; cutting so in every field (0.6 to 0.8 read 0.909 to
+# 0.912) read 2,000 separated fields 0.9815 instead of 0.982, with more
+# right strings rejected.
+STROKE_HEIGHT = 0.75
+STROKE_WIDTH = 0.3
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -408,8 +419,9 @@ class Field:
         pixels are ink, where two digits meet), with the positions that
         divide the blob evenly into as many digits as its width suggests,
         and, for a blob wider than ``VALLEY_WIDTH`` heights, the valleys of
-        its upper and lower contours; never closer than ``MIN_PIECE_WIDTH``
-        digit heights to an end. At most ``_CUTS_PER_DIGIT`` minima and as
+        its upper and lower contours, and in a field whose digits touch, the
+        sides of narrow strokes (:func:`_stroke_sides`); never closer than
+        ``MIN_PIECE_WIDTH`` digit heights to an end. At most ``_CUTS_PER_DIGIT`` minima and as
         many valleys per expected digit.
         """
         height = self.digit_height
@@ -438,6 +450,10 @@ class Field:
         if width > VALLEY_WIDTH * height:
             for x in _contour_valleys(self.mask(blob), margin)[:limit]:
                 if all(abs(x - c) > 2 for c in chosen):
+                    chosen.append(int(x))
+        if STROKE_HEIGHT > 0 and self.touching:
+            for x in _stroke_sides(projection, height, margin):
+                if x not in chosen:
                     chosen.append(int(x))
         window = max(1, round(0.1 * height))
         for k in range(2, expected + 2):
@@ -478,6 +494,18 @@ def _contour_valleys(mask, margin):
         found.append(np.stack([inner[peak], d[peak]], axis=1))
     found = np.concatenate(found)
     return found[np.argsort(-found[:, 1], kind="stable"), 0].astype(int).tolist()
+
+
+def _stroke_sides(projection, height, margin):
+    """Both sides of each narrow run of columns nearly all ink: a "1"."""
+    tall = projection >= STROKE_HEIGHT * height
+    padded = np.concatenate([[False], tall, [False]]).astype(np.int8)
+    steps = np.diff(padded)
+    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
+    narrow = ends - starts <= STROKE_WIDTH * height
+    width = len(projection)
+    sides = np.concatenate([starts[narrow], ends[narrow]])
+    return sorted(int(x) for x in sides if margin <= x <= width - margin)
 
 
 def _without_slivers(mask):
