@@ -421,8 +421,8 @@ class Field:
         and, for a blob wider than ``VALLEY_WIDTH`` heights, the valleys of
         its upper and lower contours, and in a field whose digits touch, the
         sides of narrow strokes (:func:`_stroke_sides`); never closer than
-        ``MIN_PIECE_WIDTH`` digit heights to an end. At most ``_CUTS_PER_DIGIT`` minima and as
-        many valleys per expected digit.
+        ``MIN_PIECE_WIDTH`` digit heights to an end. At most
+        ``_CUTS_PER_DIGIT`` minima and as many valleys per expected digit.
         """
         height = self.digit_height
         projection = self.mask(blob).sum(axis=0).astype(float)
@@ -498,14 +498,14 @@ def _contour_valleys(mask, margin):
 
 def _stroke_sides(projection, height, margin):
     """Both sides of each narrow run of columns nearly all ink: a "1"."""
-    tall = projection >= STROKE_HEIGHT * height
-    padded = np.concatenate([[False], tall, [False]]).astype(np.int8)
-    steps = np.diff(padded)
-    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
-    narrow = ends - starts <= STROKE_WIDTH * height
-    width = len(projection)
-    sides = np.concatenate([starts[narrow], ends[narrow]])
-    return sorted(int(x) for x in sides if margin <= x <= width - margin)
+    runs = ndimage.find_objects(ndimage.label(projection >= STROKE_HEIGHT * height)[0])
+    sides = [
+        x
+        for (run,) in runs
+        if run.stop - run.start <= STROKE_WIDTH * height
+        for x in (run.start, run.stop)
+    ]
+    return sorted(x for x in sides if margin <= x <= len(projection) - margin)
 
 
 def _without_slivers(mask):
