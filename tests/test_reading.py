@@ -1122,9 +1122,9 @@ def test_a_field_whose_digits_touch_cuts_beside_a_narrow_one(monkeypatch):
     assert field.touching  # 51 pixels wide, 1.7 heights
     sides = {73 - blob.left, 78 - blob.left}
     assert sides <= set(field.cuts(blob))
-    monkeypatch.setattr(_segment, "STROKE_HEIGHT", 0)
-    assert not sides <= set(field.cuts(blob))  # no other cut gives them both
-    monkeypatch.setattr(_segment, "STROKE_HEIGHT", 0.75)
+    with monkeypatch.context() as patched:
+        patched.setattr(_segment, "STROKE_HEIGHT", 0)
+        assert not sides <= set(field.cuts(blob))  # no other cut gives both
     field.__dict__["touching"] = False  # as in a field of separated digits
     assert not sides <= set(field.cuts(blob))
     # The "1" is a piece of its own among the candidates (it is 5 pixels
